@@ -1,0 +1,21 @@
+"""sklearn-dshare: share models without leaking confidential properties of their data.
+
+An implementation of D-S2HARE (Yang, Xu, Zhang, Fang, "Secure Confidential
+Business Information When Sharing Machine Learning Models", arXiv 2509.16352):
+a responsive confidential property inference (CPI) attack, and an
+attack-defense arms race that hardens a model against it.
+"""
+
+from .population import Population, fit_population
+from .properties import FeatureMean, FeatureRate, LabelRate
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "FeatureMean",
+    "FeatureRate",
+    "LabelRate",
+    "Population",
+    "fit_population",
+    "__version__",
+]
