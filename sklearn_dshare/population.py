@@ -27,7 +27,7 @@ __all__ = ["Population", "fit_population"]
 
 # A chunk holds at most this many (member, row) pairs of training data, which
 # bounds the memory of the epoch's index tensors and of the stacked data.
-_MAX_CHUNK_ROWS = 20_000_000
+_MAX_CHUNK_ROWS = 10_000_000
 
 
 def check_device(device):
@@ -400,7 +400,7 @@ def _member_loss(adapter, params, recipe, logp, y, weight):
 
 
 def _epoch_batches(data, batch_sizes, n_steps, rngs, shuffle):
-    """Row indices ``(M, n_steps, B)`` and weights for one epoch of each member.
+    """Row indices ``(n_steps, M, B)`` and weights for one epoch of each member.
 
     Member i walks its own shuffled rows in batches of ``batch_sizes[i]``;
     steps past its last batch, and padding inside a batch, have weight 0.
@@ -416,7 +416,8 @@ def _epoch_batches(data, batch_sizes, n_steps, rngs, shuffle):
         padded = padded.reshape(steps, b)
         index[i, :steps, :b] = np.maximum(padded, 0)
         weight[i, :steps, :b] = padded >= 0
-    return index, weight
+    # Step-major, so that one step's batch is a contiguous block.
+    return index.transpose(1, 0, 2).copy(), weight.transpose(1, 0, 2).copy()
 
 
 def _train_minibatch(adapter, params, data, recipe, epochs, extra_loss, seeds,
@@ -440,14 +441,17 @@ def _train_minibatch(adapter, params, data, recipe, epochs, extra_loss, seeds,
     for _ in range(epochs):
         index, weight = _epoch_batches(data, batch_sizes, n_steps, rngs, shuffle)
         index = torch.as_tensor(index, device=device)
+        # One gather per epoch; each step then reads a contiguous slice.
+        X_epoch = data.X.index_select(0, index.flatten()).view(
+            *index.shape, data.X.shape[1])
+        y_epoch = data.y.index_select(0, index.flatten()).view(index.shape)
         weight = torch.as_tensor(weight, device=device)
         epoch_loss = torch.zeros(M, device=device)
         for k in range(n_steps):
-            w = weight[:, k] * alive.unsqueeze(1)
+            w = weight[k] * alive.unsqueeze(1)
             active = (w.sum(1) > 0).float()
-            idx = index[:, k]
-            logp = adapter.forward(params, data.X[idx])
-            member = _member_loss(adapter, params, recipe, logp, data.y[idx], w)
+            logp = adapter.forward(params, X_epoch[k])
+            member = _member_loss(adapter, params, recipe, logp, y_epoch[k], w)
             total = (member * active).sum()
             if extra_loss is not None:
                 total = total + extra_loss(params, step)
@@ -555,7 +559,7 @@ def fit_population(estimator, datasets, *, random_state=None, device="cpu",
         Where to train; ``"cuda"`` for a GPU.
     chunk_size : int, default=None
         Members trained at once. None keeps each chunk's training data under
-        about 20 million rows, which bounds memory for large populations.
+        about 10 million rows, which bounds memory for large populations.
 
     Returns
     -------
