@@ -300,7 +300,9 @@ class Population:
         """Members' class probabilities as an ndarray ``(n_members, n, n_classes)``."""
         self._set_training(False)
         with torch.no_grad():
-            return self.log_proba(X).exp().cpu().double().numpy()
+            proba = self.log_proba(X).double().exp().cpu().numpy()
+        # float32 log-probabilities: renormalize so rows sum to one exactly.
+        return proba / proba.sum(-1, keepdims=True)
 
     def _set_training(self, training):
         if hasattr(self.adapter, "set_training"):

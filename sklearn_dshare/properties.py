@@ -355,6 +355,32 @@ class _BaseProperty(BaseEstimator):
         self._check_data(X, y)
         return float(self._statistic(X, y))
 
+    def resample_index(self, X, y, bin, size, random_state=None, replace=False):
+        """Row positions of a resample whose property lies inside bin ``bin``.
+
+        The same draw as :meth:`resample` (same arguments, same seed, same
+        rows), returned as integer positions into ``X``: handy to carry other
+        arrays along, such as the features a model sees when the property
+        reads separate columns.
+
+        Returns
+        -------
+        indices : ndarray of int of shape (size,)
+        """
+        intervals = self._intervals()
+        n_samples = self._check_data(X, y)
+        bin = self._check_bin(bin, intervals)
+        if not isinstance(size, numbers.Integral) or isinstance(size, bool) or size < 1:
+            raise ValueError(f"size must be a positive integer, got {size!r}.")
+        size = int(size)
+        if not replace and size > n_samples:
+            raise ValueError(
+                f"size={size} exceeds the {n_samples} rows available; lower "
+                "`size` or pass replace=True."
+            )
+        rng = _check_random_state(random_state)
+        return self._resample_indices(X, y, bin, size, rng, replace, intervals)
+
     def resample(self, X, y, bin, size, random_state=None, replace=False):
         """Draw ``size`` rows whose property lies inside bin ``bin``.
 
@@ -395,19 +421,7 @@ class _BaseProperty(BaseEstimator):
             what the data allows), or on invalid ``bin``, ``size``, data or
             bins.
         """
-        intervals = self._intervals()
-        n_samples = self._check_data(X, y)
-        bin = self._check_bin(bin, intervals)
-        if not isinstance(size, numbers.Integral) or isinstance(size, bool) or size < 1:
-            raise ValueError(f"size must be a positive integer, got {size!r}.")
-        size = int(size)
-        if not replace and size > n_samples:
-            raise ValueError(
-                f"size={size} exceeds the {n_samples} rows available; lower "
-                "`size` or pass replace=True."
-            )
-        rng = _check_random_state(random_state)
-        indices = self._resample_indices(X, y, bin, size, rng, replace, intervals)
+        indices = self.resample_index(X, y, bin, size, random_state, replace)
         X_resampled = _safe_indexing(X, indices)
         y_resampled = None if y is None else _safe_indexing(y, indices)
         return X_resampled, y_resampled
@@ -490,11 +504,11 @@ class LabelRate(_BaseRate):
         half-open ``[lo, hi)`` except the last, which is closed. Bounds must
         lie in [0, 1].
     positive_label : int, str or None, default=None
-        The label counted. None takes the larger of the two labels of ``y``
-        (scikit-learn's ``classes_[1]``); when ``y`` holds a single label in
-        {-1, 0, 1} the positive label is 1. Set it explicitly for string
-        labels whose samples may hold one class only, or for multiclass
-        ``y``.
+        The label counted. None takes the largest label of ``y``
+        (scikit-learn's ``classes_[-1]``, the positive class of a binary
+        problem); when ``y`` holds a single label in {-1, 0, 1} the positive
+        label is 1. Set it explicitly for string labels whose samples may
+        hold one class only.
 
     Attributes
     ----------
@@ -544,8 +558,8 @@ class LabelRate(_BaseRate):
         if self.positive_label is not None:
             return self.positive_label
         classes = np.unique(labels)
-        if classes.size == 2:
-            return classes[1]
+        if classes.size >= 2:
+            return classes[-1]
         if (
             classes.size == 1
             and classes.dtype.kind in "biuf"

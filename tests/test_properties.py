@@ -191,11 +191,12 @@ def test_label_rate_single_class_samples():
     assert LabelRate([0, 0.5, 1], positive_label="bad").value(X, ["good"] * 3) == 0
 
 
-def test_label_rate_multiclass_needs_positive_label():
+def test_label_rate_multiclass_counts_the_largest_label():
     X, y = np.zeros((4, 1)), np.array([0, 1, 2, 2])
-    with pytest.raises(ValueError, match="3 distinct labels.*positive_label"):
-        LabelRate(bins=[0, 0.5, 1]).value(X, y)
-    assert LabelRate([0, 0.5, 1], positive_label=2).value(X, y) == 0.5
+    assert LabelRate(bins=[0, 0.5, 1]).value(X, y) == 0.5
+    assert LabelRate([0, 0.5, 1], positive_label=1).value(X, y) == 0.25
+    X, y = np.zeros((4, 1)), np.array(["a", "c", "b", "c"])
+    assert LabelRate(bins=[0, 0.5, 1]).value(X, y) == 0.5
 
 
 def test_label_rate_needs_y():
