@@ -4,7 +4,12 @@ import numpy as np
 from scipy import stats
 from sklearn.metrics import roc_auc_score
 
-__all__ = ["attack_report", "wilson_interval"]
+__all__ = [
+    "attack_report",
+    "make_leakage_scorer",
+    "most_private_within",
+    "wilson_interval",
+]
 
 
 def wilson_interval(n_correct, n_total, confidence=0.95):
@@ -84,3 +89,76 @@ def attack_report(attack, models, bins, *, confidence=0.95):
         "auc": float(auc),
         "n_models": int(len(bins)),
     }
+
+
+def _defended(estimator):
+    """The CPIRobustClassifier inside ``estimator`` (itself, or a pipeline's last step)."""
+    while not hasattr(estimator, "leakage_"):
+        if hasattr(estimator, "steps"):
+            estimator = estimator.steps[-1][1]
+        elif hasattr(estimator, "best_estimator_"):
+            estimator = estimator.best_estimator_
+        else:
+            raise TypeError(
+                f"{type(estimator).__name__} has no leakage_: the leakage scorer "
+                "reads a fitted CPIRobustClassifier, alone or as a pipeline's "
+                "last step."
+            )
+    return estimator
+
+
+def make_leakage_scorer():
+    """A scorer for ``GridSearchCV``: minus the held-out leakage above chance.
+
+    The score is ``-max(leakage_ - chance, 0)`` read off the fitted
+    :class:`~sklearn_dshare.CPIRobustClassifier` (alone or as the last step
+    of a pipeline): 0 for a model that leaks nothing the race could measure,
+    negative otherwise, so that greater is better as scikit-learn expects.
+    It ignores the rows it is given: leakage is a property of the model's
+    training, measured during ``fit`` on held-out shadow models.
+
+    Pair it with an accuracy or AUC scorer and :func:`most_private_within`
+    as ``refit``, so the search does not simply pick the weakest defense.
+
+    Examples
+    --------
+    >>> from sklearn_dshare.metrics import make_leakage_scorer, most_private_within
+    >>> scoring = {"accuracy": "accuracy", "privacy": make_leakage_scorer()}
+    >>> refit = most_private_within(0.01)  # doctest: +SKIP
+    >>> GridSearchCV(clf, {"defense_strength": [0, 1, 4]}, scoring=scoring,
+    ...              refit=refit)  # doctest: +SKIP
+    """
+
+    def leakage_score(estimator, X, y=None):
+        clf = _defended(estimator)
+        chance = 1.0 / clf.confidential_property.n_bins
+        return -max(float(clf.leakage_) - chance, 0.0)
+
+    return leakage_score
+
+
+def most_private_within(tolerance=0.01, *, utility="accuracy", privacy="privacy"):
+    """A ``refit`` rule: the most private candidate within ``tolerance`` of the best utility.
+
+    Parameters
+    ----------
+    tolerance : float, default=0.01
+        How much mean test utility may be given up for privacy.
+    utility, privacy : str
+        Names of the two scorers in ``scoring``.
+
+    Returns
+    -------
+    refit : callable
+        ``refit(cv_results) -> index`` for ``GridSearchCV(refit=...)``; ties
+        in privacy go to the higher utility.
+    """
+
+    def refit(cv_results):
+        util = np.asarray(cv_results[f"mean_test_{utility}"], dtype=float)
+        priv = np.asarray(cv_results[f"mean_test_{privacy}"], dtype=float)
+        eligible = np.flatnonzero(util >= np.nanmax(util) - tolerance)
+        best = max(eligible, key=lambda i: (priv[i], util[i]))
+        return int(best)
+
+    return refit
