@@ -52,7 +52,8 @@ class Recipe:
     tol: float | None = None
     n_iter_no_change: int = 10
     lr_schedule: str = "constant"  # "constant" or "optimal" (SGDClassifier)
-    weight_decay: float = 0.0  # decoupled from the loss, torch-style
+    weight_decay: float = 0.0  # torch-style; decoupled for AdamW
+    shuffle: bool = True
 
 
 class _Adapter:
@@ -171,7 +172,9 @@ class MLPAdapter(_Adapter):
             l2=est.alpha,
             optimizer_kwargs=kwargs,
             tol=est.tol,
-            n_iter_no_change=est.n_iter_no_change,
+            # MLPClassifier stops after *more than* n_iter_no_change epochs.
+            n_iter_no_change=est.n_iter_no_change + 1,
+            shuffle=est.shuffle,
         )
 
     def init_params(self, n_features, n_classes, seeds):
@@ -225,6 +228,9 @@ class MLPAdapter(_Adapter):
         est.n_iter_ = n_iter
         est.t_ = 0
         est.loss_curve_ = []
+        # What scikit-learn needs to continue training (partial_fit, warm_start).
+        est.best_loss_ = np.inf
+        est._no_improvement_count = 0
         return est
 
     def from_estimator(self, fitted):
@@ -353,6 +359,7 @@ class SGDAdapter(_LinearAdapter):
             tol=est.tol,
             n_iter_no_change=est.n_iter_no_change,
             lr_schedule=est.learning_rate,
+            shuffle=est.shuffle,
         )
 
     def init_params(self, n_features, n_classes, seeds):
@@ -409,28 +416,27 @@ class SkorchAdapter(_Adapter):
         opt = net.optimizer
         kwargs = dict(net.get_params_for("optimizer"))
         lr = kwargs.pop("lr", net.lr)
-        weight_decay = kwargs.pop("weight_decay", 0.0)
-        if opt in (torch.optim.SGD,):
+        if opt is torch.optim.SGD:
             name = "sgd"
-            kwargs = {
-                "momentum": kwargs.pop("momentum", 0.0),
-                "nesterov": kwargs.pop("nesterov", False),
-            }
+            supported = {"momentum": 0.0, "nesterov": False, "weight_decay": 0.0}
         elif opt in (torch.optim.Adam, torch.optim.AdamW):
             name = "adam"
-            if opt is torch.optim.AdamW:
-                weight_decay = kwargs.pop("weight_decay", 0.01) or weight_decay
-                kwargs["decoupled"] = True
-            kwargs = {
-                "betas": kwargs.pop("betas", (0.9, 0.999)),
-                "eps": kwargs.pop("eps", 1e-8),
-                "decoupled": kwargs.pop("decoupled", False),
-            }
+            supported = {"betas": (0.9, 0.999), "eps": 1e-8,
+                         "weight_decay": 0.01 if opt is torch.optim.AdamW else 0.0}
         else:
             raise ValueError(
                 f"skorch optimizer {getattr(opt, '__name__', opt)} is not supported "
                 "by the population engine; use torch.optim.SGD, Adam or AdamW."
             )
+        unknown = sorted(set(kwargs) - set(supported))
+        if unknown:
+            raise ValueError(
+                f"optimizer settings {unknown} of {opt.__name__} are not supported "
+                f"by the population engine; it honours {sorted(supported)}."
+            )
+        kwargs = {**supported, **kwargs}
+        weight_decay = kwargs.pop("weight_decay")
+        kwargs["decoupled"] = opt is torch.optim.AdamW
         return Recipe(
             optimizer=name,
             lr=lr,
@@ -438,6 +444,9 @@ class SkorchAdapter(_Adapter):
             batch_size=int(net.batch_size) if net.batch_size > 0 else None,
             optimizer_kwargs=kwargs,
             weight_decay=weight_decay,
+            # skorch shuffles only when asked; its training split is not
+            # reproduced (members train on all their rows).
+            shuffle=bool(net.get_params_for("iterator_train").get("shuffle", False)),
         )
 
     def init_params(self, n_features, n_classes, seeds):

@@ -119,7 +119,6 @@ class _MaskedOptimizer:
             # SGDClassifier's "optimal" schedule: eta_t = 1 / (alpha (t0 + t)).
             typw = math.sqrt(1.0 / math.sqrt(recipe.lr))
             self.t0 = 1.0 / (typw * recipe.lr)
-            self.t += 1.0
 
     def _lr(self):
         if self.recipe.lr_schedule == "optimal":
@@ -144,7 +143,8 @@ class _MaskedOptimizer:
             g = p.grad
             if self.recipe.optimizer == "adam":
                 if wd and self.kwargs.get("decoupled"):
-                    p.mul_(1 - wd * step)
+                    # torch's AdamW: decay by the plain learning rate.
+                    p.mul_(1 - wd * self.recipe.lr * mask)
                 elif wd:
                     g = g + wd * p
                 m.lerp_(g, (1 - b1) * mask)
@@ -232,6 +232,11 @@ class Population:
                     f"{type(first).__name__}; a population holds one type."
                 )
             _check_fitted(est, i)
+            if not np.array_equal(est.classes_, first.classes_):
+                raise ValueError(
+                    f"Model {i} has classes {list(est.classes_)}, model 0 has "
+                    f"{list(first.classes_)}; a population shares its classes."
+                )
             members.append(adapter.from_estimator(est))
         shapes = {k: v.shape for k, v in members[0].items()}
         for i, member in enumerate(members):
@@ -439,7 +444,7 @@ def _train_minibatch(adapter, params, data, recipe, epochs, extra_loss, seeds,
     best = np.full(M, np.inf)
     no_improvement = np.zeros(M, dtype=int)
     step = 0
-    shuffle = getattr(adapter.estimator, "shuffle", True)
+    shuffle = recipe.shuffle
     for _ in range(epochs):
         index, weight = _epoch_batches(data, batch_sizes, n_steps, rngs, shuffle)
         index = torch.as_tensor(index, device=device)
@@ -556,7 +561,9 @@ def fit_population(estimator, datasets, *, random_state=None, device="cpu",
         One training set per member; sizes may differ, features may not.
     random_state : int, RandomState instance or None, default=None
         Seeds initialization and shuffling. Member i's seed depends only on
-        ``random_state`` and i, so results do not depend on ``chunk_size``.
+        ``random_state`` and i, so results do not depend on ``chunk_size``
+        (except for modules with dropout: their masks come from one random
+        stream per chunk, reproducible for a given ``chunk_size``).
     device : str or torch.device, default="cpu"
         Where to train; ``"cuda"`` for a GPU.
     chunk_size : int, default=None

@@ -167,6 +167,11 @@ class MetaClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_params(self):
         sizes = self.hidden_layer_sizes
+        if not isinstance(sizes, (tuple, list)):
+            raise ValueError(
+                f"hidden_layer_sizes must be a tuple of positive integers such as "
+                f"(64,), got {sizes!r}."
+            )
         if not all(isinstance(h, numbers.Integral) and h > 0 for h in sizes):
             raise ValueError(
                 f"hidden_layer_sizes must be positive integers, got {sizes!r}."
@@ -193,11 +198,13 @@ class MetaClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X, y):
         """Fit on views ``X`` of shape (n_models, n_dims) and bins ``y``."""
         self._check_params()
+        previous_features = getattr(self, "n_features_in_", None)
         X, y = validate_data(self, X, y, dtype=np.float32)
         check_classification_targets(y)
         encoder = LabelEncoder().fit(y)
         classes = encoder.classes_
         warm = (self.warm_start and hasattr(self, "module_")
+                and previous_features == X.shape[1]
                 and np.array_equal(classes, self.classes_))
         self.classes_ = classes
         codes = torch.as_tensor(encoder.transform(y), dtype=torch.long)
