@@ -57,7 +57,7 @@ class RaceSetup:
     n_bins: int
     verbose: int = 0
     measure: bool = True
-    redraw_shadows: object = None  # exact mode: (seed) -> (datasets, bins) of group B
+    redraw_shadows: object = None  # exact mode: (seed, bins) -> fresh (datasets, bins)
     validation: tuple | None = None  # (X_val, y_val) of the target
     history: list = field(default_factory=list)
 
@@ -236,7 +236,7 @@ def run_arms_race(population, datasets, bins, groups, setup, rng):
                 break
         start = time.perf_counter()
         if not setup.approximate and setup.redraw_shadows is not None:
-            population, datasets, bins = _redraw_group_b(
+            population, datasets, bins = _redraw_shadows(
                 population, datasets, bins, groups, setup, rng, round_)
         loss = PrivacyLoss(population, setup, groups, bins,
                            seed=rng.randint(2**31 - 1))
@@ -245,40 +245,35 @@ def run_arms_race(population, datasets, bins, groups, setup, rng):
     return population, history
 
 
-def _redraw_group_b(population, datasets, bins, groups, setup, rng, rounds_done):
-    """Exact mode: group B retrained from scratch through every round so far.
+def _redraw_shadows(population, datasets, bins, groups, setup, rng, rounds_done):
+    """Exact mode: every shadow retrained from scratch through all rounds so far.
 
     Fresh shadow datasets and seeds, a normal fit, then ``rounds_done``
-    defense rounds aligned within B alone, so that the simulated attacker
-    trains on shadows that went through the whole current defense, not on
-    shadows that co-evolved with the target.
+    defense rounds (each group aligned on its own), so that the simulated
+    attacker sees shadows that went through the whole current defense, not
+    shadows that co-evolved with the target. The target (member 0) keeps
+    its parameters.
     """
-    is_b = groups == 1
-    b_datasets, b_bins = setup.redraw_shadows(rng.randint(2**31 - 1), bins[is_b])
+    shadow = np.arange(1, population.n_members)
+    s_datasets, s_bins = setup.redraw_shadows(rng.randint(2**31 - 1), bins[shadow])
+    s_groups = groups[shadow]
     fresh = Population.initialize(
-        setup.estimator, int(is_b.sum()), n_features=population.n_features_in_,
-        classes=population.classes_, seeds=member_seeds(rng, int(is_b.sum())),
+        setup.estimator, len(shadow), n_features=population.n_features_in_,
+        classes=population.classes_, seeds=member_seeds(rng, len(shadow)),
         device=population.device)
-    fresh.fit(b_datasets)
-    b_groups = np.ones(int(is_b.sum()), dtype=int)
+    fresh.fit(s_datasets)
     for _ in range(rounds_done):
-        loss = PrivacyLoss(fresh, setup, b_groups, b_bins,
+        loss = PrivacyLoss(fresh, setup, s_groups, s_bins,
                            seed=rng.randint(2**31 - 1))
-        fresh.fit(b_datasets, epochs=setup.epochs_per_round, extra_loss=loss,
+        fresh.fit(s_datasets, epochs=setup.epochs_per_round, extra_loss=loss,
                   random_state=rng.randint(2**31 - 1))
-    params = {k: v.clone() for k, v in population.params.items()}
-    index = torch.as_tensor(np.flatnonzero(is_b), device=population.device)
-    for k in params:
-        params[k][index] = fresh.params[k]
+    params = {k: torch.cat([v[:1], fresh.params[k]]) for k, v in population.params.items()}
     merged = Population(setup.estimator, params, population.classes_,
                         population.n_features_in_, device=population.device)
     merged._seeds = population._seeds
     merged.adapter = population.adapter
-    datasets = list(datasets)
-    for j, i in enumerate(np.flatnonzero(is_b)):
-        datasets[i] = b_datasets[j]
-    bins = bins.copy()
-    bins[is_b] = b_bins
+    datasets = [datasets[0], *s_datasets]
+    bins = np.concatenate([bins[:1], s_bins])
     return merged, datasets, bins
 
 

@@ -167,7 +167,8 @@ class _ShadowAttack(BaseEstimator):
 
     def predict(self, models):
         """The most probable bin of each model, an int array."""
-        return self.classes_[self.predict_proba(models).argmax(1)]
+        proba = self.predict_proba(models)
+        return self.classes_[proba.argmax(1)]
 
     def score(self, models, bins):
         """Accuracy of the predicted bins against the true ``bins``."""

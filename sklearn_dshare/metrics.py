@@ -33,12 +33,19 @@ def wilson_interval(n_correct, n_total, confidence=0.95):
     """
     if n_total <= 0:
         raise ValueError("wilson_interval needs at least one trial.")
+    if not 0 <= n_correct <= n_total:
+        raise ValueError(
+            f"n_correct must lie in [0, n_total] = [0, {n_total}], got {n_correct}."
+        )
     z = stats.norm.ppf(0.5 + confidence / 2)
     p = n_correct / n_total
     denominator = 1 + z**2 / n_total
     center = (p + z**2 / (2 * n_total)) / denominator
     half = z * np.sqrt(p * (1 - p) / n_total + z**2 / (4 * n_total**2)) / denominator
-    return float(center - half), float(center + half)
+    # Exact at the ends, where rounding would step outside [0, 1].
+    low = 0.0 if n_correct == 0 else max(0.0, float(center - half))
+    high = 1.0 if n_correct == n_total else min(1.0, float(center + half))
+    return low, high
 
 
 def attack_report(attack, models, bins, *, confidence=0.95):
@@ -78,7 +85,10 @@ def attack_report(attack, models, bins, *, confidence=0.95):
     elif proba.shape[1] == 2:
         auc = roc_auc_score(bins, proba[:, 1])
     else:
-        sub = proba[:, present] / proba[:, present].sum(1, keepdims=True)
+        sub = proba[:, present]
+        if len(present) < proba.shape[1]:
+            # Some bins hold no target: renormalize over the ones present.
+            sub = sub / sub.sum(1, keepdims=True)
         auc = roc_auc_score(bins, sub if len(present) > 2 else sub[:, 1],
                             multi_class="ovr", labels=present)
     return {
@@ -157,7 +167,11 @@ def most_private_within(tolerance=0.01, *, utility="accuracy", privacy="privacy"
     def refit(cv_results):
         util = np.asarray(cv_results[f"mean_test_{utility}"], dtype=float)
         priv = np.asarray(cv_results[f"mean_test_{privacy}"], dtype=float)
-        eligible = np.flatnonzero(util >= np.nanmax(util) - tolerance)
+        # Candidates whose scorers failed (NaN) cannot be chosen.
+        scored = ~np.isnan(util) & ~np.isnan(priv)
+        if not scored.any():
+            raise ValueError("Every candidate has a NaN utility or privacy score.")
+        eligible = np.flatnonzero(scored & (util >= np.max(util[scored]) - tolerance))
         best = max(eligible, key=lambda i: (priv[i], util[i]))
         return int(best)
 
