@@ -293,6 +293,11 @@ class ResponsiveCPIAttack(_ShadowAttack):
                 random_state=check_random_state(self.random_state).randint(2**31 - 1))
         self.meta_classifier_ = clone(meta).fit(views, self.shadow_bins_)
         self.fit_seconds_ = time.perf_counter() - start
+        if self.verbose:
+            kind = "classic" if self.defense is None else "responsive"
+            print(f"{kind} {self.access} attack: {len(self.shadow_bins_)} shadows in "
+                  f"{self.shadow_seconds_:.1f} s, views of {views.shape[1]} dims, "
+                  f"fitted in {self.fit_seconds_:.1f} s", flush=True)
         return self
 
     def _train_population(self, datasets, bins, rng):

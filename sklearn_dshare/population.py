@@ -102,46 +102,56 @@ def _population_classes(datasets):
 class _MaskedOptimizer:
     """Adam or SGD over stacked parameters; masked members are left untouched.
 
-    ``step(active)`` takes a float mask of shape ``(M,)``; a member with mask
-    0 keeps its parameters, moments and step count, so it trains exactly as
-    it would on its own schedule.
+    ``step(active)`` takes a boolean host array of shape ``(M,)``; an
+    inactive member keeps its parameters, moments and step count, so it
+    trains exactly as it would on its own schedule. When every member is
+    active at the same step count (the common case), one fused update with
+    scalar coefficients replaces the masked one.
     """
 
     def __init__(self, params, recipe, n_members, device):
         self.params = params
         self.recipe = recipe
         self.kwargs = recipe.optimizer_kwargs
-        self.t = torch.zeros(n_members, device=device, dtype=torch.float64)
-        self.state = [
-            (torch.zeros_like(p), torch.zeros_like(p)) for p in params
-        ]
+        self.device = device
+        self.t = np.zeros(n_members)
+        self.state = [(torch.zeros_like(p), torch.zeros_like(p)) for p in params]
         if recipe.lr_schedule == "optimal":
-            # SGDClassifier's "optimal" schedule: eta_t = 1 / (alpha (t0 + t)).
+            # SGDClassifier's "optimal" schedule: eta_t = 1 / (alpha (t0 + t - 1)).
             typw = math.sqrt(1.0 / math.sqrt(recipe.lr))
             self.t0 = 1.0 / (typw * recipe.lr)
 
-    def _lr(self):
+    def _step_sizes(self):
+        """Per-member step size after this step's count, a float64 host array."""
         if self.recipe.lr_schedule == "optimal":
-            return 1.0 / (self.recipe.lr * (self.t0 + self.t - 1.0))
-        return torch.full_like(self.t, self.recipe.lr)
+            lr = 1.0 / (self.recipe.lr * (self.t0 + self.t - 1.0))
+        else:
+            lr = np.full_like(self.t, self.recipe.lr)
+        if self.recipe.optimizer == "adam":
+            b1, b2 = self.kwargs.get("betas", (0.9, 0.999))
+            t = np.maximum(self.t, 1.0)
+            lr = lr * np.sqrt(1 - b2**t) / (1 - b1**t)
+        return lr
 
     @torch.no_grad()
     def step(self, active):
-        self.t += active.double()
-        lr = self._lr()
-        if self.recipe.optimizer == "adam":
-            b1, b2 = self.kwargs.get("betas", (0.9, 0.999))
-            t = self.t.clamp(min=1.0)
-            lr = lr * torch.sqrt(1 - b2**t) / (1 - b1**t)
-        lr = (lr * active.double()).float()
+        self.t += active
+        lr = self._step_sizes()
+        uniform = active.all() and np.all(lr == lr[0])
+        if uniform and self.recipe.optimizer == "adam":
+            self._fused_adam(float(lr[0]))
+            return
+        active_t = torch.as_tensor(active, dtype=torch.float32, device=self.device)
+        lr_t = torch.as_tensor(lr * active, dtype=torch.float32, device=self.device)
         wd = self.recipe.weight_decay
         for p, (m, v) in zip(self.params, self.state):
             if p.grad is None:
                 continue
             shape = (-1,) + (1,) * (p.dim() - 1)
-            mask, step = active.view(shape), lr.view(shape)
+            mask, step = active_t.view(shape), lr_t.view(shape)
             g = p.grad
             if self.recipe.optimizer == "adam":
+                b1, b2 = self.kwargs.get("betas", (0.9, 0.999))
                 if wd and self.kwargs.get("decoupled"):
                     # torch's AdamW: decay by the plain learning rate.
                     p.mul_(1 - wd * self.recipe.lr * mask)
@@ -159,6 +169,24 @@ class _MaskedOptimizer:
                     m.copy_(torch.where(mask > 0, momentum * m + g, m))
                     g = g + momentum * m if self.kwargs.get("nesterov") else m
                 p.sub_(step * g)
+
+    def _fused_adam(self, lr):
+        params = [p for p in self.params if p.grad is not None]
+        grads = [p.grad for p in params]
+        ms = [m for p, (m, _) in zip(self.params, self.state) if p.grad is not None]
+        vs = [v for p, (_, v) in zip(self.params, self.state) if p.grad is not None]
+        b1, b2 = self.kwargs.get("betas", (0.9, 0.999))
+        wd = self.recipe.weight_decay
+        if wd and self.kwargs.get("decoupled"):
+            torch._foreach_mul_(params, 1 - wd * self.recipe.lr)
+        elif wd:
+            grads = torch._foreach_add(grads, params, alpha=wd)
+        torch._foreach_lerp_(ms, grads, 1 - b1)
+        torch._foreach_mul_(vs, b2)
+        torch._foreach_addcmul_(vs, grads, grads, value=1 - b2)
+        denom = torch._foreach_sqrt(vs)
+        torch._foreach_add_(denom, self.kwargs.get("eps", 1e-8))
+        torch._foreach_addcdiv_(params, ms, denom, value=-lr)
 
 
 class Population:
@@ -439,7 +467,8 @@ def _train_minibatch(adapter, params, data, recipe, epochs, extra_loss, seeds,
     n_steps = int((-(-sizes // batch_sizes)).max())
     rngs = [np.random.default_rng(int(s)) for s in seeds]
     optimizer = _MaskedOptimizer(list(params.values()), recipe, M, device)
-    alive = torch.ones(M, device=device)
+    member_steps = -(-sizes // batch_sizes)
+    alive = np.ones(M, dtype=bool)
     n_iter = np.zeros(M, dtype=int)
     best = np.full(M, np.inf)
     no_improvement = np.zeros(M, dtype=int)
@@ -454,12 +483,13 @@ def _train_minibatch(adapter, params, data, recipe, epochs, extra_loss, seeds,
         y_epoch = data.y.index_select(0, index.flatten()).view(index.shape)
         weight = torch.as_tensor(weight, device=device)
         epoch_loss = torch.zeros(M, device=device)
+        alive_t = torch.as_tensor(alive, dtype=torch.float32, device=device)
         for k in range(n_steps):
-            w = weight[k] * alive.unsqueeze(1)
-            active = (w.sum(1) > 0).float()
+            active = alive & (k < member_steps)
+            w = weight[k] * alive_t.unsqueeze(1)
             logp = adapter.forward(params, X_epoch[k])
             member = _member_loss(adapter, params, recipe, logp, y_epoch[k], w)
-            total = (member * active).sum()
+            total = member.sum()  # inactive members have all-zero weights
             if extra_loss is not None:
                 total = total + extra_loss(params, step)
             for p in params.values():
@@ -468,15 +498,14 @@ def _train_minibatch(adapter, params, data, recipe, epochs, extra_loss, seeds,
             optimizer.step(active)
             epoch_loss += member.detach() * w.sum(1)
             step += 1
-        n_iter += alive.cpu().numpy().astype(int)
+        n_iter += alive
         if early_stopping and recipe.tol is not None:
             loss = (epoch_loss.cpu().numpy() / sizes).astype(float)
             # scikit-learn's rule: no improvement by tol for n_iter_no_change.
             stalled = loss > best - recipe.tol
             no_improvement = np.where(stalled, no_improvement + 1, 0)
             best = np.minimum(best, loss)
-            stop = no_improvement >= recipe.n_iter_no_change
-            alive = alive * torch.as_tensor(~stop, device=device).float()
+            alive &= no_improvement < recipe.n_iter_no_change
         if not alive.any():
             break
     return n_iter
