@@ -6,16 +6,23 @@ a responsive confidential property inference (CPI) attack, and an
 attack-defense arms race that hardens a model against it.
 """
 
+from .attack import KLDivergenceAttack, MeanOutputAttack, ResponsiveCPIAttack
+from .defense import CPIRobustClassifier, PrivacyLeakWarning
 from .population import Population, fit_population
 from .properties import FeatureMean, FeatureRate, LabelRate
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "CPIRobustClassifier",
     "FeatureMean",
     "FeatureRate",
+    "KLDivergenceAttack",
     "LabelRate",
+    "MeanOutputAttack",
     "Population",
+    "PrivacyLeakWarning",
+    "ResponsiveCPIAttack",
     "fit_population",
     "__version__",
 ]
