@@ -400,7 +400,8 @@ class SkorchAdapter(_Adapter):
         # One initialized copy of the net gives the module's structure.
         if self._template is None:
             net = clone(self.estimator)
-            net.initialize()
+            with torch.random.fork_rng(devices=[]):  # leave the caller's RNG alone
+                net.initialize()
             for sub in net.module_.modules():
                 if isinstance(sub, torch.nn.modules.batchnorm._BatchNorm):
                     raise TypeError(
@@ -449,8 +450,30 @@ class SkorchAdapter(_Adapter):
             shuffle=bool(net.get_params_for("iterator_train").get("shuffle", False)),
         )
 
+    def _materialize(self, n_features, n_classes):
+        """Run one row through the template: sizes lazy layers, checks the output."""
+        module = self._net().module_
+        training = module.training
+        module.eval()
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            try:
+                out = module(torch.zeros(1, n_features))
+            except RuntimeError as exc:
+                raise ValueError(
+                    f"The skorch module cannot take rows of {n_features} features: "
+                    f"{exc}"
+                ) from exc
+        module.train(training)
+        if out.dim() != 2 or out.shape[1] != n_classes:
+            raise ValueError(
+                f"The skorch module must return one score per class, shape (n, "
+                f"{n_classes}) for {n_classes} classes; it returned shape "
+                f"{tuple(out.shape)}. Change its output layer to {n_classes} units."
+            )
+        return module
+
     def init_params(self, n_features, n_classes, seeds):
-        template = self._net().module_
+        template = self._materialize(n_features, n_classes)
         members = []
         for seed in seeds:
             module = copy.deepcopy(template)
@@ -520,7 +543,13 @@ class SkorchAdapter(_Adapter):
 
     def to_estimator(self, params, classes, n_features, n_iter):
         net = clone(self.estimator)
-        net.initialize()
+        with torch.random.fork_rng(devices=[]):
+            net.initialize()
+            if any(isinstance(p, torch.nn.parameter.UninitializedParameter)
+                   for p in net.module_.parameters()):
+                net.module_.eval()
+                with torch.no_grad():
+                    net.module_(torch.zeros(1, n_features))
         net.module_.load_state_dict(
             {name: p.detach().cpu() for name, p in params.items()}, strict=False
         )

@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clo
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
 
 from ._adapters import get_adapter
 from ._arms_race import RaceSetup, run_arms_race
@@ -95,7 +95,8 @@ class CPIRobustClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     leakage_ : float
         Held-out leakage (meta-classifier accuracy) after the last round.
     n_rounds_ : int
-        Rounds run (fewer than ``n_rounds`` when stopped by ``tol``).
+        Defense rounds run: fewer than ``n_rounds`` when stopped by ``tol``,
+        0 when ``defense_strength=0`` (nothing to defend).
     n_samples_fit_ : int
         Rows the target was trained on.
     property_value_ : float
@@ -186,6 +187,11 @@ class CPIRobustClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         prop = self.confidential_property
         P = X if property_data is None else property_data
+        if property_data is not None and _num_samples(property_data) != len(y):
+            raise ValueError(
+                f"property_data has {_num_samples(property_data)} rows but X has "
+                f"{len(y)}; pass one row of property data per training row."
+            )
 
         # Hold out the target's validation rows first, stratified.
         n = len(y)
@@ -312,9 +318,8 @@ class CPIRobustClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     # -- prediction ---------------------------------------------------------
     def predict(self, X):
         """Class labels from the defended model."""
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float32, reset=False)
-        return self.classes_[self.predict_proba(X).argmax(1)]
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(1)]
 
     def predict_proba(self, X):
         """Class probabilities from the defended model, ``(n_samples, n_classes)``."""
