@@ -23,8 +23,9 @@ def credit_pools(random_state=0):
 
 def credit_mlp(epochs=30):
     """The benchmark recipe: MLPClassifier (32, 16), a fixed number of epochs."""
-    return MLPClassifier(hidden_layer_sizes=(32, 16), max_iter=epochs,
-                         n_iter_no_change=epochs + 1)
+    return MLPClassifier(
+        hidden_layer_sizes=(32, 16), max_iter=epochs, n_iter_no_change=epochs + 1
+    )
 
 
 def set_threads(n):
@@ -34,9 +35,11 @@ def set_threads(n):
 
 def fmt_report(name, report, seconds=None):
     """One markdown row of an attack report."""
-    row = (f"| {name} | {report['accuracy']:.3f} | "
-           f"[{report['ci_low']:.3f}, {report['ci_high']:.3f}] | "
-           f"{report['auc']:.3f} | {report['chance']:.2f} | {report['n_models']}")
+    row = (
+        f"| {name} | {report['accuracy']:.3f} | "
+        f"[{report['ci_low']:.3f}, {report['ci_high']:.3f}] | "
+        f"{report['auc']:.3f} | {report['chance']:.2f} | {report['n_models']}"
+    )
     if seconds is not None:
         row += f" | {seconds:.1f}"
     return row + " |"

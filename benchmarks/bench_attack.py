@@ -41,8 +41,10 @@ def main():
     set_threads(args.threads)
     (Xp, yp), (Xa, ya), _ = credit_pools()
     est = credit_mlp(args.epochs)
-    print(f"MLP (32, 16), {args.epochs} epochs; portfolios of {args.size} rows; "
-          f"{args.shadows} shadows; {args.threads} threads\n")
+    print(
+        f"MLP (32, 16), {args.epochs} epochs; portfolios of {args.size} rows; "
+        f"{args.shadows} shadows; {args.threads} threads\n"
+    )
     for case in args.cases.split(","):
         prop = LabelRate(bins=CASES[case])
         n_targets = args.targets_per_bin * prop.n_bins
@@ -53,24 +55,44 @@ def main():
         print("|---|---:|---|---:|---:|---:|---:|")
         attacks = {
             "classic black-box (meta-classifier)": ResponsiveCPIAttack(
-                est, prop, access="black-box", n_shadow_models=args.shadows,
-                shadow_size=args.size, random_state=0),
+                est,
+                prop,
+                access="black-box",
+                n_shadow_models=args.shadows,
+                shadow_size=args.size,
+                random_state=0,
+            ),
             "classic white-box (meta-classifier)": ResponsiveCPIAttack(
-                est, prop, access="white-box", n_shadow_models=args.shadows,
-                shadow_size=args.size, random_state=0),
+                est,
+                prop,
+                access="white-box",
+                n_shadow_models=args.shadows,
+                shadow_size=args.size,
+                random_state=0,
+            ),
             "mean output threshold": MeanOutputAttack(
-                est, prop, n_shadow_models=args.shadows, shadow_size=args.size,
-                random_state=0),
+                est,
+                prop,
+                n_shadow_models=args.shadows,
+                shadow_size=args.size,
+                random_state=0,
+            ),
             "KL divergence votes": KLDivergenceAttack(
-                est, prop, n_shadow_models=args.shadows, shadow_size=args.size,
-                random_state=0),
+                est,
+                prop,
+                n_shadow_models=args.shadows,
+                shadow_size=args.size,
+                random_state=0,
+            ),
         }
         for name, attack in attacks.items():
             start = time.perf_counter()
             attack.fit(Xa, ya)
             seconds = time.perf_counter() - start
-            print(fmt_report(name, attack_report(attack, targets, bins), seconds),
-                  flush=True)
+            print(
+                fmt_report(name, attack_report(attack, targets, bins), seconds),
+                flush=True,
+            )
         print()
 
 

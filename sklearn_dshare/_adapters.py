@@ -92,8 +92,11 @@ class _Adapter:
         raise NotImplementedError
 
     def dense_layers(self, params):
-        """``[(W (M, in, out), b (M, out)), ...]`` when the model is a chain of
-        dense layers (hidden units can be permuted), else ``None``."""
+        """The dense chain ``[(W (M, in, out), b (M, out)), ...]``, or None.
+
+        None when the model is not a chain of dense layers, whose hidden units
+        could be permuted without changing the function.
+        """
         return None
 
     # -- shared helpers ----------------------------------------------------
@@ -422,8 +425,11 @@ class SkorchAdapter(_Adapter):
             supported = {"momentum": 0.0, "nesterov": False, "weight_decay": 0.0}
         elif opt in (torch.optim.Adam, torch.optim.AdamW):
             name = "adam"
-            supported = {"betas": (0.9, 0.999), "eps": 1e-8,
-                         "weight_decay": 0.01 if opt is torch.optim.AdamW else 0.0}
+            supported = {
+                "betas": (0.9, 0.999),
+                "eps": 1e-8,
+                "weight_decay": 0.01 if opt is torch.optim.AdamW else 0.0,
+            }
         else:
             raise ValueError(
                 f"skorch optimizer {getattr(opt, '__name__', opt)} is not supported "
@@ -545,8 +551,10 @@ class SkorchAdapter(_Adapter):
         net = clone(self.estimator)
         with torch.random.fork_rng(devices=[]):
             net.initialize()
-            if any(isinstance(p, torch.nn.parameter.UninitializedParameter)
-                   for p in net.module_.parameters()):
+            if any(
+                isinstance(p, torch.nn.parameter.UninitializedParameter)
+                for p in net.module_.parameters()
+            ):
                 net.module_.eval()
                 with torch.no_grad():
                     net.module_(torch.zeros(1, n_features))

@@ -63,7 +63,7 @@ class RaceSetup:
 
 
 def views_of(population, access, eval_queries, params=None):
-    """The attacker's view tensor ``(M, n_dims)``: outputs, plus weights if white-box."""
+    """The attacker's view ``(M, n_dims)``: outputs, plus weights if white-box."""
     views = [BlackBoxView(eval_queries)(population, params)]
     if access == "white-box":
         views.append(WhiteBoxView()(population, params))
@@ -125,13 +125,21 @@ class PrivacyLoss:
 
     def __call__(self, params, step):
         pool = self.setup.query_pool
-        rows = torch.randint(len(pool), (PRIVACY_QUERY_ROWS,),
-                             generator=self.generator, device=pool.device)
-        gap = moment_gap(_output_scores(self.population, params, pool[rows]),
-                         self.cells, self.present)
+        rows = torch.randint(
+            len(pool),
+            (PRIVACY_QUERY_ROWS,),
+            generator=self.generator,
+            device=pool.device,
+        )
+        gap = moment_gap(
+            _output_scores(self.population, params, pool[rows]),
+            self.cells,
+            self.present,
+        )
         if self.setup.access == "white-box":
-            gap = gap + moment_gap(WhiteBoxView()(self.population, params),
-                                   self.cells, self.present)
+            gap = gap + moment_gap(
+                WhiteBoxView()(self.population, params), self.cells, self.present
+            )
         return self.weight * gap
 
 
@@ -165,8 +173,9 @@ def _cross_group_leakage(population, setup, groups, bins, meta_state, rng):
             aucs.append(roc_auc_score(bins[test], proba[:, 1]))
         elif len(present) > 2:
             sub = proba[:, present] / proba[:, present].sum(1, keepdims=True)
-            aucs.append(roc_auc_score(bins[test], sub, multi_class="ovr",
-                                      labels=present))
+            aucs.append(
+                roc_auc_score(bins[test], sub, multi_class="ovr", labels=present)
+            )
     if not accs:
         return np.nan, np.nan
     return float(np.mean(accs)), float(np.mean(aucs)) if aucs else np.nan
@@ -178,8 +187,10 @@ def _utility(population, validation):
     X_val, y_val = validation
     proba = population.predict_proba(X_val)[0]
     classes = population.classes_
-    scores = {"valid_acc": accuracy_score(y_val, classes[proba.argmax(1)]),
-              "valid_log_loss": log_loss(y_val, proba, labels=classes)}
+    scores = {
+        "valid_acc": accuracy_score(y_val, classes[proba.argmax(1)]),
+        "valid_log_loss": log_loss(y_val, proba, labels=classes),
+    }
     if len(classes) == 2 and len(np.unique(y_val)) == 2:
         scores["valid_auc"] = roc_auc_score(y_val, proba[:, 1])
     return scores
@@ -218,7 +229,8 @@ def run_arms_race(population, datasets, bins, groups, setup, rng):
         entry = {"round": round_}
         if setup.measure:
             leakage, auc = _cross_group_leakage(
-                population, setup, groups, bins, meta_state, rng)
+                population, setup, groups, bins, meta_state, rng
+            )
             entry.update(leakage=leakage, leakage_auc=auc)
         entry.update(_utility(population[[0]], setup.validation))
         entry["seconds"] = time.perf_counter() - start
@@ -230,18 +242,23 @@ def run_arms_race(population, datasets, bins, groups, setup, rng):
         if setup.measure and np.isfinite(entry["leakage"]):
             close = abs(entry["leakage"] - chance) <= setup.tol and (
                 not np.isfinite(entry["leakage_auc"])
-                or abs(entry["leakage_auc"] - 0.5) <= setup.tol)
+                or abs(entry["leakage_auc"] - 0.5) <= setup.tol
+            )
             within_tol = within_tol + 1 if close and round_ > 0 else 0
             if within_tol >= 2:
                 break
         start = time.perf_counter()
         if not setup.approximate and setup.redraw_shadows is not None:
             population, datasets, bins = _redraw_shadows(
-                population, datasets, bins, groups, setup, rng, round_)
-        loss = PrivacyLoss(population, setup, groups, bins,
-                           seed=rng.randint(2**31 - 1))
-        population.fit(datasets, epochs=setup.epochs_per_round, extra_loss=loss,
-                       random_state=rng.randint(2**31 - 1))
+                population, datasets, bins, groups, setup, rng, round_
+            )
+        loss = PrivacyLoss(population, setup, groups, bins, seed=rng.randint(2**31 - 1))
+        population.fit(
+            datasets,
+            epochs=setup.epochs_per_round,
+            extra_loss=loss,
+            random_state=rng.randint(2**31 - 1),
+        )
     return population, history
 
 
@@ -258,18 +275,32 @@ def _redraw_shadows(population, datasets, bins, groups, setup, rng, rounds_done)
     s_datasets, s_bins = setup.redraw_shadows(rng.randint(2**31 - 1), bins[shadow])
     s_groups = groups[shadow]
     fresh = Population.initialize(
-        setup.estimator, len(shadow), n_features=population.n_features_in_,
-        classes=population.classes_, seeds=member_seeds(rng, len(shadow)),
-        device=population.device)
+        setup.estimator,
+        len(shadow),
+        n_features=population.n_features_in_,
+        classes=population.classes_,
+        seeds=member_seeds(rng, len(shadow)),
+        device=population.device,
+    )
     fresh.fit(s_datasets)
     for _ in range(rounds_done):
-        loss = PrivacyLoss(fresh, setup, s_groups, s_bins,
-                           seed=rng.randint(2**31 - 1))
-        fresh.fit(s_datasets, epochs=setup.epochs_per_round, extra_loss=loss,
-                  random_state=rng.randint(2**31 - 1))
-    params = {k: torch.cat([v[:1], fresh.params[k]]) for k, v in population.params.items()}
-    merged = Population(setup.estimator, params, population.classes_,
-                        population.n_features_in_, device=population.device)
+        loss = PrivacyLoss(fresh, setup, s_groups, s_bins, seed=rng.randint(2**31 - 1))
+        fresh.fit(
+            s_datasets,
+            epochs=setup.epochs_per_round,
+            extra_loss=loss,
+            random_state=rng.randint(2**31 - 1),
+        )
+    params = {
+        k: torch.cat([v[:1], fresh.params[k]]) for k, v in population.params.items()
+    }
+    merged = Population(
+        setup.estimator,
+        params,
+        population.classes_,
+        population.n_features_in_,
+        device=population.device,
+    )
     merged._seeds = population._seeds
     merged.adapter = population.adapter
     datasets = [datasets[0], *s_datasets]

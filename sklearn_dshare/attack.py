@@ -37,15 +37,16 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._adapters import get_adapter
 from .population import Population, check_device, member_seeds
-from .views import BlackBoxView, MetaClassifier, WhiteBoxView, as_population
+from .views import BlackBoxView, WhiteBoxView, as_population
 
 __all__ = ["KLDivergenceAttack", "MeanOutputAttack", "ResponsiveCPIAttack"]
 
 ACCESS_MODES = ("black-box", "white-box")
 
 
-def sample_shadow_datasets(confidential_property, X, y, n_datasets, size,
-                           random_state, *, replace=False):
+def sample_shadow_datasets(
+    confidential_property, X, y, n_datasets, size, random_state, *, replace=False
+):
     """Shadow datasets balanced over the property's bins.
 
     Returns
@@ -61,8 +62,11 @@ def sample_shadow_datasets(confidential_property, X, y, n_datasets, size,
     datasets = []
     for b, seed in zip(bins, seeds):
         try:
-            datasets.append(confidential_property.resample(
-                X, y, int(b), size, random_state=int(seed), replace=replace))
+            datasets.append(
+                confidential_property.resample(
+                    X, y, int(b), size, random_state=int(seed), replace=replace
+                )
+            )
         except ValueError as exc:
             raise ValueError(
                 f"The auxiliary data cannot provide shadow datasets of {size} "
@@ -72,8 +76,11 @@ def sample_shadow_datasets(confidential_property, X, y, n_datasets, size,
 
 
 def _check_positive_int(value, name, minimum=1):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) \
-            or value < minimum:
+    if (
+        not isinstance(value, numbers.Integral)
+        or isinstance(value, bool)
+        or value < minimum
+    ):
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
     return int(value)
 
@@ -84,8 +91,9 @@ class _ShadowAttack(BaseEstimator):
     def _validate(self, X, y):
         get_adapter(self.estimator).recipe()  # unsupported recipes fail first
         n_bins = self.confidential_property.n_bins
-        n_shadow = _check_positive_int(self.n_shadow_models, "n_shadow_models",
-                                       2 * n_bins)
+        n_shadow = _check_positive_int(
+            self.n_shadow_models, "n_shadow_models", 2 * n_bins
+        )
         n_queries = _check_positive_int(self.n_queries, "n_queries")
         size = self._shadow_size()
         X = check_array(X, dtype=None, ensure_all_finite=True)
@@ -113,9 +121,13 @@ class _ShadowAttack(BaseEstimator):
         rng = check_random_state(self.random_state)
         start = time.perf_counter()
         datasets, bins = sample_shadow_datasets(
-            self.confidential_property, X, y, n_shadow, size, rng)
-        self.query_X_ = X[rng.choice(X.shape[0], size=n_queries, replace=False)] \
-            if n_queries <= X.shape[0] else X[rng.choice(X.shape[0], n_queries)]
+            self.confidential_property, X, y, n_shadow, size, rng
+        )
+        self.query_X_ = (
+            X[rng.choice(X.shape[0], size=n_queries, replace=False)]
+            if n_queries <= X.shape[0]
+            else X[rng.choice(X.shape[0], n_queries)]
+        )
         self.query_X_ = np.asarray(self.query_X_, dtype=np.float32)
         self.shadow_population_ = self._train_population(datasets, bins, rng)
         self.shadow_bins_ = bins
@@ -128,8 +140,13 @@ class _ShadowAttack(BaseEstimator):
         seeds = member_seeds(rng, len(datasets))
         classes = np.unique(np.concatenate([d[1] for d in datasets]))
         population = Population.initialize(
-            self.estimator, len(datasets), n_features=datasets[0][0].shape[1],
-            classes=classes, seeds=seeds, device=self.device_)
+            self.estimator,
+            len(datasets),
+            n_features=datasets[0][0].shape[1],
+            classes=classes,
+            seeds=seeds,
+            device=self.device_,
+        )
         return population.fit(datasets)
 
     @property
@@ -156,7 +173,9 @@ class _ShadowAttack(BaseEstimator):
                         "attack was fitted for."
                     )
             population = as_population(models, device=self.device_)
-        mine = {k: tuple(v.shape[1:]) for k, v in self.shadow_population_.params.items()}
+        mine = {
+            k: tuple(v.shape[1:]) for k, v in self.shadow_population_.params.items()
+        }
         theirs = {k: tuple(v.shape[1:]) for k, v in population.params.items()}
         if mine != theirs:
             raise ValueError(
@@ -236,10 +255,21 @@ class ResponsiveCPIAttack(_ShadowAttack):
     [0, 1]
     """
 
-    def __init__(self, estimator, confidential_property, *, access="black-box",
-                 n_shadow_models=256, shadow_size=None, n_queries=256,
-                 meta_classifier=None, defense=None, device="cpu",
-                 random_state=None, verbose=0):
+    def __init__(
+        self,
+        estimator,
+        confidential_property,
+        *,
+        access="black-box",
+        n_shadow_models=256,
+        shadow_size=None,
+        n_queries=256,
+        meta_classifier=None,
+        defense=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
         self.estimator = estimator
         self.confidential_property = confidential_property
         self.access = access
@@ -290,14 +320,18 @@ class ResponsiveCPIAttack(_ShadowAttack):
         meta = self.meta_classifier
         if meta is None:
             meta = self._views()[-1].default_meta_classifier(
-                random_state=check_random_state(self.random_state).randint(2**31 - 1))
+                random_state=check_random_state(self.random_state).randint(2**31 - 1)
+            )
         self.meta_classifier_ = clone(meta).fit(views, self.shadow_bins_)
         self.fit_seconds_ = time.perf_counter() - start
         if self.verbose:
             kind = "classic" if self.defense is None else "responsive"
-            print(f"{kind} {self.access} attack: {len(self.shadow_bins_)} shadows in "
-                  f"{self.shadow_seconds_:.1f} s, views of {views.shape[1]} dims, "
-                  f"fitted in {self.fit_seconds_:.1f} s", flush=True)
+            print(
+                f"{kind} {self.access} attack: {len(self.shadow_bins_)} shadows in "
+                f"{self.shadow_seconds_:.1f} s, views of {views.shape[1]} dims, "
+                f"fitted in {self.fit_seconds_:.1f} s",
+                flush=True,
+            )
         return self
 
     def _train_population(self, datasets, bins, rng):
@@ -306,13 +340,15 @@ class ResponsiveCPIAttack(_ShadowAttack):
         # The responsive attacker: the same defense, the attacker's shadows.
         defense = clone(self.defense).set_params(estimator=self.estimator)
         return defense.defend_population(
-            datasets, bins, random_state=rng, device=self.device_)
+            datasets, bins, random_state=rng, device=self.device_
+        )
 
     def predict_proba(self, models):
         """Bin probabilities of each model, shape ``(n_models, n_bins)``."""
         check_is_fitted(self, "meta_classifier_")
-        return _align_proba(self.meta_classifier_,
-                            self.transform(models), len(self.classes_))
+        return _align_proba(
+            self.meta_classifier_, self.transform(models), len(self.classes_)
+        )
 
 
 def _align_proba(classifier, V, n_bins):
@@ -344,8 +380,17 @@ n_queries, device, random_state
         Standardizes the mean output and fits a logistic regression.
     """
 
-    def __init__(self, estimator, confidential_property, *, n_shadow_models=256,
-                 shadow_size=None, n_queries=256, device="cpu", random_state=None):
+    def __init__(
+        self,
+        estimator,
+        confidential_property,
+        *,
+        n_shadow_models=256,
+        shadow_size=None,
+        n_queries=256,
+        device="cpu",
+        random_state=None,
+    ):
         self.estimator = estimator
         self.confidential_property = confidential_property
         self.n_shadow_models = n_shadow_models
@@ -372,8 +417,9 @@ n_queries, device, random_state
     def predict_proba(self, models):
         """Bin probabilities of each model, shape ``(n_models, n_bins)``."""
         check_is_fitted(self, "threshold_classifier_")
-        return _align_proba(self.threshold_classifier_, self._statistic(models),
-                            len(self.classes_))
+        return _align_proba(
+            self.threshold_classifier_, self._statistic(models), len(self.classes_)
+        )
 
 
 class KLDivergenceAttack(_ShadowAttack):
@@ -391,8 +437,17 @@ n_queries, device, random_state
         As in :class:`ResponsiveCPIAttack`.
     """
 
-    def __init__(self, estimator, confidential_property, *, n_shadow_models=256,
-                 shadow_size=None, n_queries=256, device="cpu", random_state=None):
+    def __init__(
+        self,
+        estimator,
+        confidential_property,
+        *,
+        n_shadow_models=256,
+        shadow_size=None,
+        n_queries=256,
+        device="cpu",
+        random_state=None,
+    ):
         self.estimator = estimator
         self.confidential_property = confidential_property
         self.n_shadow_models = n_shadow_models
@@ -426,7 +481,7 @@ n_queries, device, random_state
 
 
 def _mean_kl(p, q, eps=1e-7):
-    """Mean over rows of KL(p_i || q_j): ``p (n, r, k)``, ``q (m, r, k)`` -> ``(n, m)``."""
+    """Mean over rows of KL(p_i || q_j): ``p (n, r, k)``, ``q (m, r, k)`` -> (n, m)."""
     p = torch.as_tensor(np.clip(p, eps, 1.0))
     q = torch.as_tensor(np.clip(q, eps, 1.0))
     # KL(p||q) = sum p log p - sum p log q, averaged over the r query rows.

@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
@@ -13,7 +13,7 @@ from sklearn.utils.validation import _num_samples, check_is_fitted, validate_dat
 
 from ._adapters import get_adapter
 from ._arms_race import RaceSetup, run_arms_race
-from .attack import ACCESS_MODES, sample_shadow_datasets
+from .attack import ACCESS_MODES
 from .history import History
 from .population import Population, check_device, member_seeds
 from .views import BlackBoxView, WhiteBoxView
@@ -28,6 +28,7 @@ class PrivacyLeakWarning(UserWarning):
 def _delegate(method):
     def check(self):
         return hasattr(self.estimator, method)
+
     return check
 
 
@@ -103,11 +104,25 @@ class CPIRobustClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         The confidential property of the training data.
     """
 
-    def __init__(self, estimator, confidential_property, *, access="black-box",
-                 defense_strength=1.0, n_rounds=10, n_shadow_models=64,
-                 approximate=True, tol=0.05, epochs_per_round=2, shadow_size=None,
-                 validation_fraction=0.1, meta_classifier=None, device="cpu",
-                 random_state=None, verbose=0):
+    def __init__(
+        self,
+        estimator,
+        confidential_property,
+        *,
+        access="black-box",
+        defense_strength=1.0,
+        n_rounds=10,
+        n_shadow_models=64,
+        approximate=True,
+        tol=0.05,
+        epochs_per_round=2,
+        shadow_size=None,
+        validation_fraction=0.1,
+        meta_classifier=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
         self.estimator = estimator
         self.confidential_property = confidential_property
         self.access = access
@@ -129,26 +144,39 @@ class CPIRobustClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         get_adapter(self.estimator).recipe()
         if self.access not in ACCESS_MODES:
             raise ValueError(
-                f"access must be one of {ACCESS_MODES}, got {self.access!r}.")
+                f"access must be one of {ACCESS_MODES}, got {self.access!r}."
+            )
         strength = self.defense_strength
-        if not isinstance(strength, numbers.Real) or not np.isfinite(strength) \
-                or strength < 0:
+        if (
+            not isinstance(strength, numbers.Real)
+            or not np.isfinite(strength)
+            or strength < 0
+        ):
             raise ValueError(
-                f"defense_strength must be a finite number >= 0, got {strength!r}.")
+                f"defense_strength must be a finite number >= 0, got {strength!r}."
+            )
         n_bins = self.confidential_property.n_bins
-        for name, minimum in (("n_rounds", 0), ("epochs_per_round", 1),
-                              ("n_shadow_models", 4 * n_bins)):
+        for name, minimum in (
+            ("n_rounds", 0),
+            ("epochs_per_round", 1),
+            ("n_shadow_models", 4 * n_bins),
+        ):
             value = getattr(self, name)
             if not isinstance(value, numbers.Integral) or value < minimum:
-                hint = (f" (4 per bin, so that each of the two groups holds "
-                        f"out at least 2 shadows of each of the {n_bins} bins)"
-                        if name == "n_shadow_models" else "")
+                hint = (
+                    f" (4 per bin, so that each of the two groups holds "
+                    f"out at least 2 shadows of each of the {n_bins} bins)"
+                    if name == "n_shadow_models"
+                    else ""
+                )
                 raise ValueError(
-                    f"{name} must be an integer >= {minimum}{hint}, got {value!r}.")
+                    f"{name} must be an integer >= {minimum}{hint}, got {value!r}."
+                )
         if not 0 <= self.validation_fraction < 0.5:
             raise ValueError(
                 "validation_fraction must be in [0, 0.5), got "
-                f"{self.validation_fraction!r}.")
+                f"{self.validation_fraction!r}."
+            )
         if not isinstance(self.tol, numbers.Real) or self.tol < 0:
             raise ValueError(f"tol must be a number >= 0, got {self.tol!r}.")
         return check_device(self.device)
@@ -183,7 +211,8 @@ class CPIRobustClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         if len(classes) < 2:
             raise ValueError(
                 f"y holds one class ({classes[0]!r}); a classifier needs at least "
-                "two classes.")
+                "two classes."
+            )
         rng = check_random_state(self.random_state)
         prop = self.confidential_property
         P = X if property_data is None else property_data
@@ -213,15 +242,19 @@ class CPIRobustClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 f"{self.property_value_:.4g}, in none of the bins "
                 f"{prop.intervals}; the defense aligns the bins' shadows but "
                 "the target takes no part in the alignment. Choose bins that "
-                "contain the provider's own value.", UserWarning, stacklevel=2)
+                "contain the provider's own value.",
+                UserWarning,
+                stacklevel=2,
+            )
 
         # Shadows: bootstrap resamples in every bin (the property lives in P).
         def draw(seed, wanted_bins):
             local = check_random_state(seed)
             datasets = []
             for b in wanted_bins:
-                rows = prop.resample_index(P_train, y_train, int(b), size,
-                                           random_state=local, replace=True)
+                rows = prop.resample_index(
+                    P_train, y_train, int(b), size, random_state=local, replace=True
+                )
                 datasets.append((X_train[rows], y_train[rows]))
             return datasets, np.asarray(wanted_bins)
 
@@ -239,22 +272,34 @@ class CPIRobustClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         groups = np.concatenate([[0], groups_s])
 
         setup = RaceSetup(
-            estimator=self.estimator, access=self.access,
-            defense_strength=float(self.defense_strength), n_rounds=self.n_rounds,
-            epochs_per_round=self.epochs_per_round, approximate=self.approximate,
-            tol=self.tol, meta_classifier=self._meta(),
+            estimator=self.estimator,
+            access=self.access,
+            defense_strength=float(self.defense_strength),
+            n_rounds=self.n_rounds,
+            epochs_per_round=self.epochs_per_round,
+            approximate=self.approximate,
+            tol=self.tol,
+            meta_classifier=self._meta(),
             query_pool=torch.as_tensor(X_train, device=device),
-            eval_queries=X_train[rng.choice(len(train), size=min(256, len(train)),
-                                            replace=False)],
-            n_bins=n_bins, verbose=self.verbose,
+            eval_queries=X_train[
+                rng.choice(len(train), size=min(256, len(train)), replace=False)
+            ],
+            n_bins=n_bins,
+            verbose=self.verbose,
             redraw_shadows=draw,
             validation=(X[val], y[val]) if val.any() else None,
         )
         population = Population.initialize(
-            self.estimator, len(datasets), n_features=X.shape[1], classes=classes,
-            seeds=member_seeds(rng, len(datasets)), device=device)
-        population, history = run_arms_race(population, datasets, bins, groups,
-                                            setup, rng)
+            self.estimator,
+            len(datasets),
+            n_features=X.shape[1],
+            classes=classes,
+            seeds=member_seeds(rng, len(datasets)),
+            device=device,
+        )
+        population, history = run_arms_race(
+            population, datasets, bins, groups, setup, rng
+        )
         self.estimator_ = population[[0]].to_estimators()[0]
         self.classes_ = classes
         self.history_ = History(history)
@@ -267,7 +312,10 @@ class CPIRobustClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 f"After {self.n_rounds_} rounds the held-out attack still reads "
                 f"the bin with accuracy {self.leakage_:.2f} (chance {chance:.2f}); "
                 "do not share this model as protected. Raise defense_strength or "
-                "n_rounds.", PrivacyLeakWarning, stacklevel=2)
+                "n_rounds.",
+                PrivacyLeakWarning,
+                stacklevel=2,
+            )
         return self
 
     def defend_population(self, datasets, bins, *, random_state=None, device="cpu"):
@@ -302,16 +350,27 @@ class CPIRobustClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         classes = np.unique(np.concatenate([np.asarray(d[1]) for d in datasets]))
         pool = np.concatenate([np.asarray(d[0], dtype=np.float32) for d in datasets])
         setup = RaceSetup(
-            estimator=self.estimator, access=self.access,
-            defense_strength=float(self.defense_strength), n_rounds=self.n_rounds,
-            epochs_per_round=self.epochs_per_round, approximate=True,
-            tol=self.tol, meta_classifier=self._meta(),
+            estimator=self.estimator,
+            access=self.access,
+            defense_strength=float(self.defense_strength),
+            n_rounds=self.n_rounds,
+            epochs_per_round=self.epochs_per_round,
+            approximate=True,
+            tol=self.tol,
+            meta_classifier=self._meta(),
             query_pool=torch.as_tensor(pool, device=device),
             eval_queries=pool[rng.choice(len(pool), size=256, replace=False)],
-            n_bins=self.confidential_property.n_bins, measure=False)
+            n_bins=self.confidential_property.n_bins,
+            measure=False,
+        )
         population = Population.initialize(
-            self.estimator, n, n_features=np.asarray(X0).shape[1], classes=classes,
-            seeds=member_seeds(rng, n), device=device)
+            self.estimator,
+            n,
+            n_features=np.asarray(X0).shape[1],
+            classes=classes,
+            seeds=member_seeds(rng, n),
+            device=device,
+        )
         population, _ = run_arms_race(population, datasets, bins, groups, setup, rng)
         return population
 

@@ -89,8 +89,12 @@ def attack_report(attack, models, bins, *, confidence=0.95):
         if len(present) < proba.shape[1]:
             # Some bins hold no target: renormalize over the ones present.
             sub = sub / sub.sum(1, keepdims=True)
-        auc = roc_auc_score(bins, sub if len(present) > 2 else sub[:, 1],
-                            multi_class="ovr", labels=present)
+        auc = roc_auc_score(
+            bins,
+            sub if len(present) > 2 else sub[:, 1],
+            multi_class="ovr",
+            labels=present,
+        )
     return {
         "accuracy": n_correct / len(bins),
         "ci_low": low,
@@ -102,7 +106,7 @@ def attack_report(attack, models, bins, *, confidence=0.95):
 
 
 def _defended(estimator):
-    """The CPIRobustClassifier inside ``estimator`` (itself, or a pipeline's last step)."""
+    """The CPIRobustClassifier in ``estimator``: itself, or a pipeline's last step."""
     while not hasattr(estimator, "leakage_"):
         if hasattr(estimator, "steps"):
             estimator = estimator.steps[-1][1]
@@ -148,7 +152,7 @@ def make_leakage_scorer():
 
 
 def most_private_within(tolerance=0.01, *, utility="accuracy", privacy="privacy"):
-    """A ``refit`` rule: the most private candidate within ``tolerance`` of the best utility.
+    """A ``refit`` rule: the most private candidate close to the best utility.
 
     Parameters
     ----------

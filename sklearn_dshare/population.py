@@ -230,8 +230,15 @@ class Population:
     # -- construction ------------------------------------------------------
     @classmethod
     def initialize(
-        cls, estimator, n_members, *, n_features, classes, random_state=None,
-        device="cpu", seeds=None,
+        cls,
+        estimator,
+        n_members,
+        *,
+        n_features,
+        classes,
+        random_state=None,
+        device="cpu",
+        seeds=None,
     ):
         """Freshly initialized members, one seed each (scikit-learn's init)."""
         if seeds is None:
@@ -283,6 +290,7 @@ class Population:
 
     @property
     def n_members(self):
+        """Number of members, an int."""
         return next(iter(self.params.values())).shape[0]
 
     def __len__(self):
@@ -373,13 +381,15 @@ class Population:
         data = _Data(datasets, self.classes_, self.n_features_in_, self.device)
         recipe = self.adapter.recipe()
         seeds = (
-            self._seeds if random_state is None
+            self._seeds
+            if random_state is None
             else member_seeds(random_state, self.n_members)
         )
         early_stopping = epochs is None and extra_loss is None
         n_epochs = recipe.epochs if epochs is None else int(epochs)
-        params = {k: v.detach().clone().requires_grad_(True)
-                  for k, v in self.params.items()}
+        params = {
+            k: v.detach().clone().requires_grad_(True) for k, v in self.params.items()
+        }
         self._set_training(True)
         try:
             with torch.random.fork_rng(devices=_rng_devices(self.device)):
@@ -390,8 +400,14 @@ class Population:
                     )
                 else:
                     n_iter = _train_minibatch(
-                        self.adapter, params, data, recipe, n_epochs, extra_loss,
-                        seeds, early_stopping,
+                        self.adapter,
+                        params,
+                        data,
+                        recipe,
+                        n_epochs,
+                        extra_loss,
+                        seeds,
+                        early_stopping,
                     )
         finally:
             self._set_training(False)
@@ -428,8 +444,9 @@ def _member_loss(adapter, params, recipe, logp, y, weight):
     rows = weight.sum(1).clamp(min=1.0)
     loss = (nll * weight).sum(1) / rows
     if recipe.l2:
-        sq = sum(params[name].pow(2).flatten(1).sum(1)
-                 for name in adapter.penalized(params))
+        sq = sum(
+            params[name].pow(2).flatten(1).sum(1) for name in adapter.penalized(params)
+        )
         loss = loss + 0.5 * recipe.l2 * sq / rows
     return loss
 
@@ -455,8 +472,9 @@ def _epoch_batches(data, batch_sizes, n_steps, rngs, shuffle):
     return index.transpose(1, 0, 2).copy(), weight.transpose(1, 0, 2).copy()
 
 
-def _train_minibatch(adapter, params, data, recipe, epochs, extra_loss, seeds,
-                     early_stopping):
+def _train_minibatch(
+    adapter, params, data, recipe, epochs, extra_loss, seeds, early_stopping
+):
     M = len(data.sizes)
     device = data.X.device
     sizes = data.sizes
@@ -479,7 +497,8 @@ def _train_minibatch(adapter, params, data, recipe, epochs, extra_loss, seeds,
         index = torch.as_tensor(index, device=device)
         # One gather per epoch; each step then reads a contiguous slice.
         X_epoch = data.X.index_select(0, index.flatten()).view(
-            *index.shape, data.X.shape[1])
+            *index.shape, data.X.shape[1]
+        )
         y_epoch = data.y.index_select(0, index.flatten()).view(index.shape)
         weight = torch.as_tensor(weight, device=device)
         epoch_loss = torch.zeros(M, device=device)
@@ -515,14 +534,21 @@ def _train_lbfgs(adapter, params, data, recipe, iterations, extra_loss):
     M, n_max = len(data.sizes), int(data.sizes.max())
     positions = np.arange(n_max)
     weight = (positions[None, :] < data.sizes[:, None]).astype(np.float32)
-    index = np.minimum(positions[None, :], data.sizes[:, None] - 1) + data.offsets[:, None]
+    index = (
+        np.minimum(positions[None, :], data.sizes[:, None] - 1) + data.offsets[:, None]
+    )
     index = torch.as_tensor(index, device=data.X.device)
     weight = torch.as_tensor(weight, device=data.X.device)
     X, y = data.X[index], data.y[index]
     leaves = list(params.values())
     optimizer = torch.optim.LBFGS(
-        leaves, lr=1.0, max_iter=max(int(iterations), 1), history_size=20,
-        tolerance_grad=1e-9, tolerance_change=1e-12, line_search_fn="strong_wolfe",
+        leaves,
+        lr=1.0,
+        max_iter=max(int(iterations), 1),
+        history_size=20,
+        tolerance_grad=1e-9,
+        tolerance_change=1e-12,
+        line_search_fn="strong_wolfe",
     )
     calls = [0]
 
@@ -542,8 +568,8 @@ def _train_lbfgs(adapter, params, data, recipe, iterations, extra_loss):
 
 
 def _check_fitted(estimator, i):
-    from sklearn.utils.validation import check_is_fitted
     from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
 
     try:
         if hasattr(estimator, "initialized_"):  # skorch
@@ -577,8 +603,9 @@ def _chunks(sizes, chunk_size):
     return [slice(i, i + chunk_size) for i in range(0, len(sizes), chunk_size)]
 
 
-def fit_population(estimator, datasets, *, random_state=None, device="cpu",
-                   chunk_size=None):
+def fit_population(
+    estimator, datasets, *, random_state=None, device="cpu", chunk_size=None
+):
     """Fit one copy of ``estimator`` per dataset, all trained together.
 
     Parameters
@@ -628,8 +655,12 @@ def fit_population(estimator, datasets, *, random_state=None, device="cpu",
     fitted = []
     for chunk in _chunks(sizes, chunk_size):
         population = Population.initialize(
-            estimator, len(seeds[chunk]), n_features=n_features, classes=classes,
-            device=device, seeds=seeds[chunk],
+            estimator,
+            len(seeds[chunk]),
+            n_features=n_features,
+            classes=classes,
+            device=device,
+            seeds=seeds[chunk],
         )
         population.fit(datasets[chunk])
         fitted.extend(population.to_estimators())

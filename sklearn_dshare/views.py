@@ -73,8 +73,9 @@ class BlackBoxView(_View):
 
     def default_meta_classifier(self, random_state=None):
         """An MLP over standardized probabilities."""
-        return MetaClassifier(hidden_layer_sizes=(64,), alpha=1e-3,
-                              random_state=random_state)
+        return MetaClassifier(
+            hidden_layer_sizes=(64,), alpha=1e-3, random_state=random_state
+        )
 
 
 class WhiteBoxView(_View):
@@ -94,13 +95,15 @@ class WhiteBoxView(_View):
         layers = population.adapter.dense_layers(params)
         if layers is None:
             return torch.cat([params[k].flatten(1) for k in sorted(params)], dim=1)
-        return torch.cat([t.flatten(1) for W, b in canonical_layers(layers)
-                          for t in (W, b)], dim=1)
+        return torch.cat(
+            [t.flatten(1) for W, b in canonical_layers(layers) for t in (W, b)], dim=1
+        )
 
     def default_meta_classifier(self, random_state=None):
         """An MLP over standardized sorted weights, more strongly regularized."""
-        return MetaClassifier(hidden_layer_sizes=(64,), alpha=1e-2,
-                              random_state=random_state)
+        return MetaClassifier(
+            hidden_layer_sizes=(64,), alpha=1e-2, random_state=random_state
+        )
 
 
 def canonical_layers(layers):
@@ -156,8 +159,15 @@ class MetaClassifier(ClassifierMixin, BaseEstimator):
         The network, including the standardization of its input.
     """
 
-    def __init__(self, hidden_layer_sizes=(64,), alpha=1e-3, lr=1e-3,
-                 max_epochs=300, warm_start=False, random_state=None):
+    def __init__(
+        self,
+        hidden_layer_sizes=(64,),
+        alpha=1e-3,
+        lr=1e-3,
+        max_epochs=300,
+        warm_start=False,
+        random_state=None,
+    ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.alpha = alpha
         self.lr = lr
@@ -177,12 +187,15 @@ class MetaClassifier(ClassifierMixin, BaseEstimator):
                 f"hidden_layer_sizes must be positive integers, got {sizes!r}."
             )
         if not (isinstance(self.max_epochs, numbers.Integral) and self.max_epochs > 0):
-            raise ValueError(f"max_epochs must be a positive integer, got "
-                             f"{self.max_epochs!r}.")
+            raise ValueError(
+                f"max_epochs must be a positive integer, got {self.max_epochs!r}."
+            )
         for name in ("alpha", "lr"):
             value = getattr(self, name)
             if not (isinstance(value, numbers.Real) and value >= 0):
-                raise ValueError(f"{name} must be a non-negative number, got {value!r}.")
+                raise ValueError(
+                    f"{name} must be a non-negative number, got {value!r}."
+                )
 
     def _build(self, n_features, n_classes, mean, scale):
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
@@ -203,9 +216,12 @@ class MetaClassifier(ClassifierMixin, BaseEstimator):
         check_classification_targets(y)
         encoder = LabelEncoder().fit(y)
         classes = encoder.classes_
-        warm = (self.warm_start and hasattr(self, "module_")
-                and previous_features == X.shape[1]
-                and np.array_equal(classes, self.classes_))
+        warm = (
+            self.warm_start
+            and hasattr(self, "module_")
+            and previous_features == X.shape[1]
+            and np.array_equal(classes, self.classes_)
+        )
         self.classes_ = classes
         codes = torch.as_tensor(encoder.transform(y), dtype=torch.long)
         X_t = torch.as_tensor(X)
@@ -216,8 +232,9 @@ class MetaClassifier(ClassifierMixin, BaseEstimator):
             self.module_ = self._build(X.shape[1], max(len(classes), 2), mean, scale)
         if len(classes) < 2:
             return self
-        optimizer = torch.optim.Adam(self.module_.parameters(), lr=self.lr,
-                                     weight_decay=self.alpha)
+        optimizer = torch.optim.Adam(
+            self.module_.parameters(), lr=self.lr, weight_decay=self.alpha
+        )
         self.module_.train()
         for _ in range(self.max_epochs):
             optimizer.zero_grad()
@@ -230,7 +247,9 @@ class MetaClassifier(ClassifierMixin, BaseEstimator):
     def forward(self, V):
         """Log-probabilities of the bins for views ``V`` (a tensor), differentiable."""
         check_is_fitted(self)
-        return torch.log_softmax(self.module_(V.float()), dim=-1)[:, : len(self.classes_)]
+        return torch.log_softmax(self.module_(V.float()), dim=-1)[
+            :, : len(self.classes_)
+        ]
 
     def predict_proba(self, X):
         """Bin probabilities, shape (n_models, n_classes)."""

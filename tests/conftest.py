@@ -18,8 +18,9 @@ N_FEATURES = 5
 torch.set_num_threads(1)
 
 
-def make_data(n_samples, *, n_classes=2, seed=0, n_features=N_FEATURES,
-              class_sep=1.5, flip_y=0.01):
+def make_data(
+    n_samples, *, n_classes=2, seed=0, n_features=N_FEATURES, class_sep=1.5, flip_y=0.01
+):
     """A standardized classification problem (well separated by default), X
     float32, y int64 in ``0..n_classes-1``."""
     X, y = make_classification(
@@ -107,7 +108,7 @@ def make_estimator(kind, n_classes=2):
     if kind.startswith("mlp-"):
         return MLPClassifier(
             hidden_layer_sizes=(8,),
-            activation=kind[len("mlp-"):],
+            activation=kind[len("mlp-") :],
             max_iter=15,
             learning_rate_init=0.05,
             random_state=0,

@@ -57,8 +57,13 @@ def test_round_trip(kind, n_classes):
     assert len(models) == len(datasets)
     assert all(type(model) is type(estimator) for model in models)
     # Queries: training rows of both members plus unseen rows.
-    X = np.vstack([datasets[0][0][:40], datasets[1][0][:40],
-                   make_data(40, n_classes=n_classes, seed=99)[0]])
+    X = np.vstack(
+        [
+            datasets[0][0][:40],
+            datasets[1][0][:40],
+            make_data(40, n_classes=n_classes, seed=99)[0],
+        ]
+    )
     population = Population.from_estimators(models)
     proba = population.predict_proba(X)
     assert proba.shape == (len(models), len(X), n_classes)
@@ -128,8 +133,13 @@ def test_mlp_accuracy_matches_scikit_learn():
     # Overlapping classes, so that accuracy is far from both 0.5 and 1.
     X, y = make_data(600, seed=6, class_sep=0.8, flip_y=0.05)
     X_train, y_train, X_test, y_test = X[:300], y[:300], X[300:], y[300:]
-    params = {"hidden_layer_sizes": (16,), "max_iter": 10, "batch_size": 32,
-              "learning_rate_init": 3e-3, "tol": 0.0}
+    params = {
+        "hidden_layer_sizes": (16,),
+        "max_iter": 10,
+        "batch_size": 32,
+        "learning_rate_init": 3e-3,
+        "tol": 0.0,
+    }
     reference = []
     for seed in range(4):
         with pytest.warns(ConvergenceWarning):
@@ -152,19 +162,18 @@ def test_mlp_accuracy_matches_scikit_learn():
         (2, {"solver": "adam", "alpha": 0.5, "activation": "tanh"}),
         (3, {"solver": "adam", "activation": "logistic"}),
         (2, {"solver": "sgd", "learning_rate_init": 0.05}),
-        (3, {"solver": "sgd", "learning_rate_init": 0.05,
-             "nesterovs_momentum": False}),
+        (3, {"solver": "sgd", "learning_rate_init": 0.05, "nesterovs_momentum": False}),
         (2, {"solver": "sgd", "learning_rate_init": 0.05, "momentum": 0.0}),
     ],
-    ids=["adam", "adam-l2-tanh", "adam-logistic-3", "nesterov", "momentum-3",
-         "sgd"],
+    ids=["adam", "adam-l2-tanh", "adam-logistic-3", "nesterov", "momentum-3", "sgd"],
 )
 def test_mlp_trains_like_scikit_learn_step_by_step(n_classes, params):
     # From the same weights and without shuffling, both take the same
     # minibatch steps (150 rows: four batches of 32 and one of 22).
     X, y = make_data(150, n_classes=n_classes, seed=10)
-    estimator = MLPClassifier((6, 3), shuffle=False, batch_size=32, max_iter=4,
-                              tol=0.0, **params)
+    estimator = MLPClassifier(
+        (6, 3), shuffle=False, batch_size=32, max_iter=4, tol=0.0, **params
+    )
     population = Population.initialize(
         estimator, 1, n_features=5, classes=np.arange(n_classes), random_state=0
     )
@@ -181,8 +190,9 @@ def test_mlp_trains_like_scikit_learn_step_by_step(n_classes, params):
 
     population.fit([(X, y)], epochs=4)
     [ours] = population.to_estimators()
-    for W_ours, W_ref, W_start in zip(ours.coefs_, reference.coefs_, start.coefs_,
-                                      strict=True):
+    for W_ours, W_ref, W_start in zip(
+        ours.coefs_, reference.coefs_, start.coefs_, strict=True
+    ):
         assert np.abs(W_ref - W_start).max() > 1e-2
         np.testing.assert_allclose(W_ours, W_ref, atol=1e-5)
     for b_ours, b_ref in zip(ours.intercepts_, reference.intercepts_, strict=True):
@@ -194,8 +204,7 @@ def test_written_back_mlp_continues_training_in_scikit_learn(how):
     # A written-back model is a fitted MLPClassifier: scikit-learn's own
     # incremental training must accept it.
     X, y = make_data(100, seed=11)
-    [model] = fit_population(MLPClassifier((4,), max_iter=5), [(X, y)],
-                             random_state=0)
+    [model] = fit_population(MLPClassifier((4,), max_iter=5), [(X, y)], random_state=0)
     before = model.coefs_[0].copy()
     if how == "partial_fit":
         model.partial_fit(X, y)
@@ -214,7 +223,10 @@ def test_mlp_early_stopping_epoch_count_matches_scikit_learn(n_iter_no_change):
     # scikit-learn stops once `_no_improvement_count > n_iter_no_change`.
     X, y = make_data(100, seed=7)
     estimator = MLPClassifier(
-        (4,), tol=1e3, n_iter_no_change=n_iter_no_change, max_iter=50,
+        (4,),
+        tol=1e3,
+        n_iter_no_change=n_iter_no_change,
+        max_iter=50,
         random_state=0,
     )
     expected = estimator.fit(X, y).n_iter_
@@ -227,8 +239,11 @@ def test_mlp_early_stopping_epoch_count_matches_scikit_learn(n_iter_no_change):
 def test_sgd_early_stopping_epoch_count_matches_scikit_learn(n_iter_no_change):
     X, y = make_data(60, seed=7)
     estimator = SGDClassifier(
-        loss="log_loss", tol=1e3, n_iter_no_change=n_iter_no_change,
-        max_iter=50, random_state=0,
+        loss="log_loss",
+        tol=1e3,
+        n_iter_no_change=n_iter_no_change,
+        max_iter=50,
+        random_state=0,
     )
     expected = estimator.fit(X, y).n_iter_
     [ours] = fit_population(estimator, [(X, y)], random_state=0)
@@ -236,7 +251,8 @@ def test_sgd_early_stopping_epoch_count_matches_scikit_learn(n_iter_no_change):
 
 
 @pytest.mark.parametrize(
-    "schedule", [{"learning_rate": "constant", "eta0": 0.01}, {"alpha": 1e-2}],
+    "schedule",
+    [{"learning_rate": "constant", "eta0": 0.01}, {"alpha": 1e-2}],
     ids=["constant", "optimal"],
 )
 def test_sgd_matches_scikit_learn_step_by_step(schedule):
@@ -245,7 +261,11 @@ def test_sgd_matches_scikit_learn_step_by_step(schedule):
     X, y = make_data(80, seed=8)
     X = X.astype(np.float64)
     estimator = SGDClassifier(
-        loss="log_loss", shuffle=False, max_iter=5, tol=None, random_state=0,
+        loss="log_loss",
+        shuffle=False,
+        max_iter=5,
+        tol=None,
+        random_state=0,
         **schedule,
     )
     reference = estimator.fit(X, y)
@@ -257,8 +277,9 @@ def test_sgd_matches_scikit_learn_step_by_step(schedule):
 def _skorch_and_population(optimizer_params, module, epochs=8, batch_size=-1):
     """A skorch net and a one-member population from identical weights."""
     X, y = make_data(150, seed=9)
-    net = make_skorch(module, max_epochs=epochs, batch_size=batch_size,
-                      **optimizer_params)
+    net = make_skorch(
+        module, max_epochs=epochs, batch_size=batch_size, **optimizer_params
+    )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         net.initialize()
@@ -276,14 +297,31 @@ def _skorch_and_population(optimizer_params, module, epochs=8, batch_size=-1):
     [
         (LogitModule, {"optimizer": torch.optim.SGD}, 1e-5),
         (SoftmaxModule, {"optimizer": torch.optim.SGD}, 1e-5),
-        (LogitModule, {"optimizer": torch.optim.SGD, "optimizer__momentum": 0.9,
-                       "optimizer__nesterov": True}, 1e-5),
+        (
+            LogitModule,
+            {
+                "optimizer": torch.optim.SGD,
+                "optimizer__momentum": 0.9,
+                "optimizer__nesterov": True,
+            },
+            1e-5,
+        ),
         # Adam divides by small second moments: float32 noise grows a little.
         (LogitModule, {"optimizer": torch.optim.Adam, "lr": 0.01}, 5e-4),
-        (SoftmaxModule, {"optimizer": torch.optim.Adam, "lr": 0.01,
-                         "optimizer__weight_decay": 0.1}, 5e-4),
-        (LogitModule, {"optimizer": torch.optim.AdamW, "lr": 0.01,
-                       "optimizer__weight_decay": 0.3}, 5e-4),
+        (
+            SoftmaxModule,
+            {"optimizer": torch.optim.Adam, "lr": 0.01, "optimizer__weight_decay": 0.1},
+            5e-4,
+        ),
+        (
+            LogitModule,
+            {
+                "optimizer": torch.optim.AdamW,
+                "lr": 0.01,
+                "optimizer__weight_decay": 0.3,
+            },
+            5e-4,
+        ),
     ],
     ids=["sgd-logits", "sgd-softmax", "nesterov", "adam", "adam-l2", "adamw"],
 )
@@ -303,8 +341,10 @@ def test_skorch_minibatches_follow_skorch_order():
     net, population, start = _skorch_and_population(
         {"optimizer": torch.optim.SGD}, LogitModule, epochs=3, batch_size=32
     )
-    moved = max((value.detach() - start[name]).abs().max().item()
-                for name, value in net.module_.named_parameters())
+    moved = max(
+        (value.detach() - start[name]).abs().max().item()
+        for name, value in net.module_.named_parameters()
+    )
     assert moved > 1e-2
     for name, value in net.module_.named_parameters():
         torch.testing.assert_close(
@@ -344,8 +384,12 @@ def test_unsupported_model_type_error_lists_supported(estimator, binary_data):
     with pytest.raises(TypeError, match=type(estimator).__name__) as info:
         fit_population(estimator, [binary_data])
     message = str(info.value)
-    for name in ("MLPClassifier", "LogisticRegression", "SGDClassifier",
-                 "NeuralNetClassifier"):
+    for name in (
+        "MLPClassifier",
+        "LogisticRegression",
+        "SGDClassifier",
+        "NeuralNetClassifier",
+    ):
         assert name in message
     with pytest.raises(TypeError, match=pattern):
         Population.initialize(estimator, 2, n_features=5, classes=[0, 1])
@@ -358,14 +402,18 @@ def test_unsupported_model_type_error_lists_supported(estimator, binary_data):
     [
         (MLPClassifier(solver="lbfgs"), "solver='lbfgs'"),
         (MLPClassifier(early_stopping=True), "early_stopping=False"),
-        (MLPClassifier(solver="sgd", learning_rate="adaptive"),
-         "learning_rate='adaptive'"),
+        (
+            MLPClassifier(solver="sgd", learning_rate="adaptive"),
+            "learning_rate='adaptive'",
+        ),
         (LogisticRegression(l1_ratio=1.0, solver="saga"), "L2 penalty"),
         (LogisticRegression(class_weight="balanced"), "class_weight"),
         (SGDClassifier(loss="hinge"), "loss='hinge'"),
         (SGDClassifier(loss="log_loss", penalty="l1"), "penalty='l1'"),
-        (SGDClassifier(loss="log_loss", learning_rate="invscaling"),
-         "learning_rate='invscaling'"),
+        (
+            SGDClassifier(loss="log_loss", learning_rate="invscaling"),
+            "learning_rate='invscaling'",
+        ),
         (SGDClassifier(loss="log_loss", average=True), "average"),
     ],
     ids=lambda value: value if isinstance(value, str) else None,
@@ -409,7 +457,12 @@ def test_skorch_module_must_return_class_scores(binary_data):
         def forward(self, X):
             return self.linear(X).squeeze(-1)
 
-    net = NeuralNetClassifier(OneScore, max_epochs=1, train_split=None, verbose=0,
-                              criterion=torch.nn.CrossEntropyLoss)
+    net = NeuralNetClassifier(
+        OneScore,
+        max_epochs=1,
+        train_split=None,
+        verbose=0,
+        criterion=torch.nn.CrossEntropyLoss,
+    )
     with pytest.raises(ValueError, match="one score per class"):
         fit_population(net, [binary_data])

@@ -34,8 +34,11 @@ def reference_gap(features, groups, bins, n_bins):
     z = features / np.maximum(features.std(0, ddof=1), 1e-6)
     per_group = []
     for g in np.unique(groups):
-        means = [z[(groups == g) & (bins == b)].mean(0) for b in range(n_bins)
-                 if np.any((groups == g) & (bins == b))]
+        means = [
+            z[(groups == g) & (bins == b)].mean(0)
+            for b in range(n_bins)
+            if np.any((groups == g) & (bins == b))
+        ]
         pairs = [np.mean((a - b) ** 2) for a, b in combinations(means, 2)]
         per_group.append(np.mean(pairs) if pairs else 0.0)
     return float(np.mean(per_group))
@@ -61,20 +64,23 @@ shapes = {
 @settings(max_examples=25, deadline=None)
 @given(**shapes)
 def test_moment_gap_is_the_mean_squared_gap_between_bin_means(
-        seed, n_groups, n_bins, per_cell, n_dims):
+    seed, n_groups, n_bins, per_cell, n_dims
+):
     rng = np.random.RandomState(seed)
     groups, bins = members(n_groups, n_bins, per_cell)
     features = rng.normal(size=(len(groups), n_dims)) * rng.uniform(0.1, 10, n_dims)
     value = gap(features, groups, bins, n_bins)
     assert value.dtype == torch.float64 and value.dim() == 0
     assert float(value) == pytest.approx(
-        reference_gap(features, groups, bins, n_bins), rel=1e-5, abs=1e-9)
+        reference_gap(features, groups, bins, n_bins), rel=1e-5, abs=1e-9
+    )
 
 
 @settings(max_examples=25, deadline=None)
 @given(**shapes)
 def test_moment_gap_is_zero_when_bin_means_are_equal(
-        seed, n_groups, n_bins, per_cell, n_dims):
+    seed, n_groups, n_bins, per_cell, n_dims
+):
     rng = np.random.RandomState(seed)
     groups, bins = members(n_groups, n_bins, per_cell)
     features = np.empty((len(groups), n_dims))
@@ -91,7 +97,8 @@ def test_moment_gap_is_zero_when_bin_means_are_equal(
 @settings(max_examples=25, deadline=None)
 @given(**shapes, shift=st.floats(0.05, 5.0), sign=st.sampled_from([-1, 1]))
 def test_moment_gap_is_positive_when_one_bin_mean_moves(
-        seed, n_groups, n_bins, per_cell, n_dims, shift, sign):
+    seed, n_groups, n_bins, per_cell, n_dims, shift, sign
+):
     rng = np.random.RandomState(seed)
     groups, bins = members(n_groups, n_bins, per_cell)
     features = np.tile(rng.normal(size=(1, n_dims)), (len(groups), 1))
@@ -101,25 +108,29 @@ def test_moment_gap_is_positive_when_one_bin_mean_moves(
     value = float(gap(features, groups, bins, n_bins))
     assert value > 0
     # _cells averages with float32 weights such as 1/3: agree to ~1e-7.
-    assert value == pytest.approx(reference_gap(features, groups, bins, n_bins),
-                                  rel=1e-5)
+    assert value == pytest.approx(
+        reference_gap(features, groups, bins, n_bins), rel=1e-5
+    )
 
 
 @settings(max_examples=25, deadline=None)
 @given(**shapes)
 def test_moment_gap_ignores_member_order_and_feature_scale(
-        seed, n_groups, n_bins, per_cell, n_dims):
+    seed, n_groups, n_bins, per_cell, n_dims
+):
     rng = np.random.RandomState(seed)
     groups, bins = members(n_groups, n_bins, per_cell)
     features = rng.normal(size=(len(groups), n_dims))
     value = float(gap(features, groups, bins, n_bins))
     order = rng.permutation(len(groups))
     assert float(gap(features[order], groups[order], bins[order], n_bins)) == (
-        pytest.approx(value, rel=1e-9, abs=1e-12))
+        pytest.approx(value, rel=1e-9, abs=1e-12)
+    )
     # Standardized per dimension: rescaling or shifting a feature changes nothing.
     scaled = features * rng.uniform(0.01, 100, n_dims) + rng.normal(size=n_dims)
     assert float(gap(scaled, groups, bins, n_bins)) == pytest.approx(
-        value, rel=1e-6, abs=1e-9)
+        value, rel=1e-6, abs=1e-9
+    )
 
 
 def test_moment_gap_gradient_pulls_bin_means_together():
@@ -133,8 +144,9 @@ def test_moment_gap_gradient_pulls_bin_means_together():
     assert torch.isfinite(features.grad).all()
     # Members of one cell share the gradient of their cell's mean.
     cell = (groups == 0) & (bins == 0)
-    assert torch.allclose(features.grad[cell], features.grad[cell][:1].expand(
-        int(cell.sum()), -1))
+    assert torch.allclose(
+        features.grad[cell], features.grad[cell][:1].expand(int(cell.sum()), -1)
+    )
     with torch.no_grad():
         after = gap(features - 0.05 * features.grad, groups, bins, 2)
     assert after < before
@@ -145,8 +157,7 @@ def test_moment_gap_has_no_gradient_at_equal_means():
     rows = torch.randn(3, 4, dtype=torch.float64)
     features = torch.cat([rows, rows.flip(0)]).requires_grad_(True)
     gap(features, groups, bins, 2).backward()
-    assert torch.allclose(features.grad, torch.zeros_like(features.grad),
-                          atol=1e-12)
+    assert torch.allclose(features.grad, torch.zeros_like(features.grad), atol=1e-12)
 
 
 def test_moment_gap_skips_missing_bins():
@@ -167,15 +178,15 @@ N_SHADOWS = 8
 @pytest.fixture(scope="module")
 def race():
     """A target in bin 0 and 8 shadows, two groups balanced over bins."""
-    X, y = make_credit_portfolio(200, n_features=4, default_rate=0.3,
-                                 random_state=0)
+    X, y = make_credit_portfolio(200, n_features=4, default_rate=0.3, random_state=0)
     X = ((X - X.mean(0)) / X.std(0)).astype(np.float32)
     shadow_bins = np.arange(N_SHADOWS) % 2
     rng = np.random.RandomState(0)
     datasets = [(X, y)]
     for b in shadow_bins:
-        rows = PROPERTY.resample_index(X, y, int(b), 200, random_state=rng,
-                                       replace=True)
+        rows = PROPERTY.resample_index(
+            X, y, int(b), 200, random_state=rng, replace=True
+        )
         datasets.append((X[rows], y[rows]))
     bins = np.r_[0, shadow_bins]
     groups = np.r_[0, (np.arange(N_SHADOWS) // 2) % 2]
@@ -185,19 +196,29 @@ def race():
 def make_setup(X, **kwargs):
     params = {
         "estimator": MLPClassifier((4,), max_iter=10, learning_rate_init=0.01),
-        "access": "black-box", "defense_strength": 1.0, "n_rounds": 2,
-        "epochs_per_round": 1, "approximate": True, "tol": 0.0,
+        "access": "black-box",
+        "defense_strength": 1.0,
+        "n_rounds": 2,
+        "epochs_per_round": 1,
+        "approximate": True,
+        "tol": 0.0,
         "meta_classifier": LogisticRegression(),
-        "query_pool": torch.as_tensor(X), "eval_queries": X[:32], "n_bins": 2,
+        "query_pool": torch.as_tensor(X),
+        "eval_queries": X[:32],
+        "n_bins": 2,
     }
     params.update(kwargs)
     return RaceSetup(**params)
 
 
 def population_for(setup, datasets, seed=0):
-    return Population.initialize(setup.estimator, len(datasets),
-                                 n_features=datasets[0][0].shape[1],
-                                 classes=np.array([0, 1]), random_state=seed)
+    return Population.initialize(
+        setup.estimator,
+        len(datasets),
+        n_features=datasets[0][0].shape[1],
+        classes=np.array([0, 1]),
+        random_state=seed,
+    )
 
 
 def test_race_fixture_is_balanced(race):
@@ -221,7 +242,8 @@ def test_privacy_loss_scales_with_strength_and_population(race, access):
     assert PrivacyLoss(population, setup, groups, bins, seed=3)(params, 0) == value
     double = make_setup(X, access=access, defense_strength=2.0)
     assert PrivacyLoss(population, double, groups, bins, seed=3)(params, 0) == (
-        pytest.approx(float(2 * value), rel=1e-6))
+        pytest.approx(float(2 * value), rel=1e-6)
+    )
     off = make_setup(X, access=access, defense_strength=0.0)
     assert float(PrivacyLoss(population, off, groups, bins, seed=3)(params, 0)) == 0
     assert loss.weight == pytest.approx(setup.defense_strength * len(datasets))
@@ -231,8 +253,9 @@ def test_white_box_loss_adds_the_weights_gap(race):
     X, _, datasets, bins, groups = race
     population = population_for(make_setup(X), datasets)
     black = PrivacyLoss(population, make_setup(X), groups, bins, seed=3)
-    white = PrivacyLoss(population, make_setup(X, access="white-box"), groups,
-                        bins, seed=3)
+    white = PrivacyLoss(
+        population, make_setup(X, access="white-box"), groups, bins, seed=3
+    )
     assert float(white(population.params, 0)) > float(black(population.params, 0))
 
 
@@ -251,13 +274,25 @@ def test_run_arms_race_records_every_round(race):
     X, y, datasets, bins, groups = race
     setup = make_setup(X, validation=(X[:50], y[:50]))
     population, history = run_arms_race(
-        population_for(setup, datasets), datasets, bins, groups, setup,
-        np.random.RandomState(0))
+        population_for(setup, datasets),
+        datasets,
+        bins,
+        groups,
+        setup,
+        np.random.RandomState(0),
+    )
     assert isinstance(population, Population) and len(population) == len(datasets)
     assert [entry["round"] for entry in history] == [0, 1, 2]
     for entry in history:
-        assert set(entry) == {"round", "leakage", "leakage_auc", "valid_acc",
-                              "valid_auc", "valid_log_loss", "seconds"}
+        assert set(entry) == {
+            "round",
+            "leakage",
+            "leakage_auc",
+            "valid_acc",
+            "valid_auc",
+            "valid_log_loss",
+            "seconds",
+        }
         assert 0 <= entry["leakage"] <= 1 and 0 <= entry["leakage_auc"] <= 1
 
 
@@ -265,8 +300,14 @@ def test_run_arms_race_is_reproducible(race):
     X, _, datasets, bins, groups = race
     setup = make_setup(X)
     results = [
-        run_arms_race(population_for(setup, datasets), datasets, bins, groups,
-                      setup, np.random.RandomState(0))
+        run_arms_race(
+            population_for(setup, datasets),
+            datasets,
+            bins,
+            groups,
+            setup,
+            np.random.RandomState(0),
+        )
         for _ in range(2)
     ]
     (first, h1), (second, h2) = results
@@ -280,8 +321,9 @@ def test_zero_strength_stops_after_round_zero(race):
     setup = make_setup(X, defense_strength=0.0, n_rounds=3)
     start = population_for(setup, datasets)
     plain = population_for(setup, datasets).fit(datasets)
-    population, history = run_arms_race(start, datasets, bins, groups, setup,
-                                        np.random.RandomState(0))
+    population, history = run_arms_race(
+        start, datasets, bins, groups, setup, np.random.RandomState(0)
+    )
     assert len(history) == 1
     for name in plain.params:
         assert torch.equal(population.params[name], plain.params[name])
@@ -291,16 +333,28 @@ def test_tolerance_stops_after_two_rounds_near_chance(race):
     X, _, datasets, bins, groups = race
     # tol=1 counts every round as near chance: stop once rounds 1 and 2 are.
     setup = make_setup(X, tol=1.0, n_rounds=5)
-    _, history = run_arms_race(population_for(setup, datasets), datasets, bins,
-                               groups, setup, np.random.RandomState(0))
+    _, history = run_arms_race(
+        population_for(setup, datasets),
+        datasets,
+        bins,
+        groups,
+        setup,
+        np.random.RandomState(0),
+    )
     assert [entry["round"] for entry in history] == [0, 1, 2]
 
 
 def test_measure_false_records_no_leakage(race):
     X, _, datasets, bins, groups = race
     setup = make_setup(X, measure=False, n_rounds=1)
-    _, history = run_arms_race(population_for(setup, datasets), datasets, bins,
-                               groups, setup, np.random.RandomState(0))
+    _, history = run_arms_race(
+        population_for(setup, datasets),
+        datasets,
+        bins,
+        groups,
+        setup,
+        np.random.RandomState(0),
+    )
     assert len(history) == 2
     assert all(set(entry) == {"round", "seconds"} for entry in history)
 
@@ -309,8 +363,14 @@ def test_defense_rounds_align_bin_means(race):
     X, _, datasets, bins, groups = race
     setup = make_setup(X, n_rounds=3, epochs_per_round=2, defense_strength=4.0)
     undefended = population_for(setup, datasets).fit(datasets)
-    defended, _ = run_arms_race(population_for(setup, datasets), datasets, bins,
-                                groups, setup, np.random.RandomState(0))
+    defended, _ = run_arms_race(
+        population_for(setup, datasets),
+        datasets,
+        bins,
+        groups,
+        setup,
+        np.random.RandomState(0),
+    )
     cells, present = _cells(groups, bins, 2)
 
     def output_gap(population):

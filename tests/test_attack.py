@@ -49,8 +49,12 @@ RECIPES = {"mlp": mlp, "logreg": lambda: LogisticRegression()}
 
 
 def small_attack(cls=ResponsiveCPIAttack, estimator=None, prop=RATE, **kwargs):
-    params = {"n_shadow_models": 16, "shadow_size": 200, "n_queries": 32,
-              "random_state": 0}
+    params = {
+        "n_shadow_models": 16,
+        "shadow_size": 200,
+        "n_queries": 32,
+        "random_state": 0,
+    }
     params.update(kwargs)
     return cls(mlp() if estimator is None else estimator, prop, **params)
 
@@ -63,8 +67,9 @@ def credit():
     return X[:3000], y[:3000], X[3000:], y[3000:]
 
 
-def make_targets(estimator, prop, X, y, bins, *, size=SHADOW_SIZE, seed=1000,
-                 drop=None):
+def make_targets(
+    estimator, prop, X, y, bins, *, size=SHADOW_SIZE, seed=1000, drop=None
+):
     """Models trained on resamples of (X, y) in known bins (optionally without
     the column ``drop``, which the property still reads)."""
     datasets = []
@@ -82,8 +87,10 @@ def targets(credit):
     """N_TARGETS models per recipe on the provider half, balanced over RATE's bins."""
     _, _, X_p, y_p = credit
     bins = np.random.RandomState(7).permutation(np.arange(N_TARGETS) % 2)
-    return {name: (make_targets(make(), RATE, X_p, y_p, bins), bins)
-            for name, make in RECIPES.items()}
+    return {
+        name: (make_targets(make(), RATE, X_p, y_p, bins), bins)
+        for name, make in RECIPES.items()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -117,8 +124,15 @@ def few_targets(credit):
 def test_attack_reads_planted_default_rate(credit, targets, recipe, cls, kwargs):
     X_a, y_a, _, _ = credit
     models, bins = targets[recipe]
-    attack = cls(RECIPES[recipe](), RATE, n_shadow_models=24,
-                 shadow_size=SHADOW_SIZE, n_queries=32, random_state=0, **kwargs)
+    attack = cls(
+        RECIPES[recipe](),
+        RATE,
+        n_shadow_models=24,
+        shadow_size=SHADOW_SIZE,
+        n_queries=32,
+        random_state=0,
+        **kwargs,
+    )
     attack.fit(X_a, y_a)
 
     accuracy = attack.score(models, bins)
@@ -182,7 +196,8 @@ HIDDEN_RATE = FeatureRate(column=HIDDEN, category=1, bins=[(0.1, 0.3), (0.7, 0.9
     ids=["black-box", "white-box", "mean-output"],
 )
 @pytest.mark.parametrize(
-    ("prop", "leaks"), [(HIDDEN_RATE, False), (RATE, True)],
+    ("prop", "leaks"),
+    [(HIDDEN_RATE, False), (RATE, True)],
     ids=["dropped-column", "label-rate-control"],
 )
 def test_attack_at_chance_when_property_column_is_dropped(
@@ -192,8 +207,15 @@ def test_attack_at_chance_when_property_column_is_dropped(
     bins = np.random.RandomState(11).permutation(np.arange(N_TARGETS) % 2)
     estimator = LogisticRegression()
     models = make_targets(estimator, prop, X_p, y_p, bins, drop=HIDDEN)
-    attack = cls(estimator, prop, n_shadow_models=32, shadow_size=SHADOW_SIZE,
-                 n_queries=32, random_state=0, **kwargs).fit(X_a, y_a)
+    attack = cls(
+        estimator,
+        prop,
+        n_shadow_models=32,
+        shadow_size=SHADOW_SIZE,
+        n_queries=32,
+        random_state=0,
+        **kwargs,
+    ).fit(X_a, y_a)
     assert attack.query_X_.shape == (32, HIDDEN)
     assert attack.shadow_models_[0].n_features_in_ == HIDDEN
 
@@ -283,14 +305,16 @@ def test_random_state_reproducible(credit, few_targets, cls):
     np.testing.assert_array_equal(first.shadow_bins_, second.shadow_bins_)
     for name, value in first.shadow_population_.params.items():
         assert torch.equal(value, second.shadow_population_.params[name]), name
-    np.testing.assert_array_equal(first.predict_proba(models),
-                                  second.predict_proba(models))
+    np.testing.assert_array_equal(
+        first.predict_proba(models), second.predict_proba(models)
+    )
 
     other = small_attack(cls, random_state=1).fit(X_a, y_a)
     assert not np.array_equal(first.query_X_, other.query_X_)
     name = next(iter(first.shadow_population_.params))
-    assert not torch.equal(first.shadow_population_.params[name],
-                           other.shadow_population_.params[name])
+    assert not torch.equal(
+        first.shadow_population_.params[name], other.shadow_population_.params[name]
+    )
 
 
 def test_fitted_attributes(credit, fitted):
@@ -312,8 +336,9 @@ def test_fitted_attributes(credit, fitted):
     # The estimators are the population's members, in order.
     proba = fitted.shadow_population_.predict_proba(fitted.query_X_)
     for i in (0, 15):
-        np.testing.assert_allclose(shadows[i].predict_proba(fitted.query_X_),
-                                   proba[i], atol=1e-5)
+        np.testing.assert_allclose(
+            shadows[i].predict_proba(fitted.query_X_), proba[i], atol=1e-5
+        )
 
     assert fitted.shadow_bins_.shape == (16,)
     np.testing.assert_array_equal(np.bincount(fitted.shadow_bins_), [8, 8])
@@ -351,8 +376,9 @@ def test_predict_proba_predict_and_score(fitted, few_targets):
     assert fitted.score(models, bins.tolist()) == np.mean(predicted == bins)
 
     # A population of the same models reads the same.
-    np.testing.assert_allclose(fitted.predict_proba(Population.from_estimators(models)),
-                               proba)
+    np.testing.assert_allclose(
+        fitted.predict_proba(Population.from_estimators(models)), proba
+    )
 
 
 @pytest.mark.parametrize("access", ["black-box", "white-box"])
@@ -367,7 +393,8 @@ def test_transform_is_the_view(credit, few_targets, access):
     np.testing.assert_allclose(
         views[:, :32],
         np.stack([m.predict_proba(attack.query_X_)[:, 1] for m in models]),
-        atol=1e-5)
+        atol=1e-5,
+    )
     assert attack.meta_classifier_.n_features_in_ == expected
 
 
@@ -377,8 +404,9 @@ def test_pickle_round_trip(credit, few_targets, cls):
     models, bins = few_targets
     attack = small_attack(cls).fit(X_a, y_a)
     restored = pickle.loads(pickle.dumps(attack))
-    np.testing.assert_array_equal(restored.predict_proba(models),
-                                  attack.predict_proba(models))
+    np.testing.assert_array_equal(
+        restored.predict_proba(models), attack.predict_proba(models)
+    )
     np.testing.assert_array_equal(restored.predict(models), attack.predict(models))
     assert restored.score(models, bins) == attack.score(models, bins)
 
@@ -402,8 +430,9 @@ def test_unfitted_attack_refuses_to_predict(few_targets, cls):
 
 
 def small_defense(**kwargs):
-    return CPIRobustClassifier(mlp(), RATE, n_shadow_models=8, n_rounds=1,
-                               random_state=0, **kwargs)
+    return CPIRobustClassifier(
+        mlp(), RATE, n_shadow_models=8, n_rounds=1, random_state=0, **kwargs
+    )
 
 
 @pytest.fixture(scope="module")
@@ -423,8 +452,14 @@ def spy_defend(monkeypatch):
     original = CPIRobustClassifier.defend_population
 
     def spy(self, datasets, bins, **kwargs):
-        calls.append({"self": self, "datasets": list(datasets),
-                      "bins": np.asarray(bins), **kwargs})
+        calls.append(
+            {
+                "self": self,
+                "datasets": list(datasets),
+                "bins": np.asarray(bins),
+                **kwargs,
+            }
+        )
         return original(self, datasets, bins, **kwargs)
 
     monkeypatch.setattr(CPIRobustClassifier, "defend_population", spy)
@@ -454,8 +489,10 @@ def test_responsive_attack_trains_shadows_through_the_defense(
     # Same seed, same shadow data and queries; different (defended) shadows.
     np.testing.assert_array_equal(responsive.query_X_, classic.query_X_)
     np.testing.assert_array_equal(responsive.shadow_bins_, classic.shadow_bins_)
-    assert responsive.shadow_population_.params.keys() == \
-        classic.shadow_population_.params.keys()
+    assert (
+        responsive.shadow_population_.params.keys()
+        == classic.shadow_population_.params.keys()
+    )
     for name, value in responsive.shadow_population_.params.items():
         other = classic.shadow_population_.params[name]
         assert value.shape == other.shape
@@ -567,15 +604,21 @@ def test_unknown_access_mode(credit, fitted, few_targets):
 @pytest.mark.parametrize(("prop", "too_few"), [(RATE, 3), (RATE3, 5)])
 def test_too_few_shadow_models_per_bin(credit, cls, prop, too_few):
     X_a, y_a, _, _ = credit
-    with pytest.raises(ValueError, match=f"n_shadow_models must be an integer >= "
-                                         f"{2 * prop.n_bins}"):
+    with pytest.raises(
+        ValueError, match=f"n_shadow_models must be an integer >= {2 * prop.n_bins}"
+    ):
         small_attack(cls, prop=prop, n_shadow_models=too_few).fit(X_a, y_a)
 
 
 @pytest.mark.parametrize(
     ("param", "value"),
-    [("n_shadow_models", 16.0), ("n_shadow_models", True), ("n_queries", 0),
-     ("shadow_size", 0), ("shadow_size", -5)],
+    [
+        ("n_shadow_models", 16.0),
+        ("n_shadow_models", True),
+        ("n_queries", 0),
+        ("shadow_size", 0),
+        ("shadow_size", -5),
+    ],
 )
 def test_invalid_integer_params(credit, param, value):
     X_a, y_a, _, _ = credit
@@ -612,8 +655,9 @@ def test_three_bins(credit, three_bin_targets, cls):
 
     X_a, y_a, _, _ = credit
     models, bins = three_bin_targets
-    attack = small_attack(cls, prop=RATE3, n_shadow_models=24,
-                          shadow_size=SHADOW_SIZE).fit(X_a, y_a)
+    attack = small_attack(
+        cls, prop=RATE3, n_shadow_models=24, shadow_size=SHADOW_SIZE
+    ).fit(X_a, y_a)
     np.testing.assert_array_equal(attack.classes_, [0, 1, 2])
     np.testing.assert_array_equal(np.bincount(attack.shadow_bins_), [8, 8, 8])
 

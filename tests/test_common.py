@@ -53,7 +53,10 @@ def _cpi(estimator):
     return CPIRobustClassifier(
         estimator=estimator,
         confidential_property=LabelRate(bins=[(0.2, 0.45), (0.55, 0.8)]),
-        n_shadow_models=8, n_rounds=1, random_state=0)
+        n_shadow_models=8,
+        n_rounds=1,
+        random_state=0,
+    )
 
 
 _MULTICLASS = (
@@ -91,9 +94,15 @@ def _cpi_expected_failed_checks(estimator):
 @parametrize_with_checks(
     [
         _cpi(LogisticRegression(max_iter=200)),
-        _cpi(NeuralNetClassifier(
-            PaddedNet, criterion=torch.nn.CrossEntropyLoss, train_split=None,
-            verbose=0, max_epochs=3)),
+        _cpi(
+            NeuralNetClassifier(
+                PaddedNet,
+                criterion=torch.nn.CrossEntropyLoss,
+                train_split=None,
+                verbose=0,
+                max_epochs=3,
+            )
+        ),
     ],
     expected_failed_checks=_cpi_expected_failed_checks,
 )

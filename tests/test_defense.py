@@ -31,14 +31,20 @@ from sklearn_dshare.metrics import make_leakage_scorer, most_private_within
 from sklearn_dshare.population import Population, member_seeds
 from sklearn_dshare.properties import FeatureMean, FeatureRate, LabelRate
 
-leaky = pytest.mark.filterwarnings(
-    "ignore::sklearn_dshare.defense.PrivacyLeakWarning")
+leaky = pytest.mark.filterwarnings("ignore::sklearn_dshare.defense.PrivacyLeakWarning")
 
 N_FEATURES = 5
 # The tiny portfolio's default rate is 0.3, inside bin 0.
 PROPERTY = LabelRate(bins=[(0.2, 0.35), (0.45, 0.6)])
-HISTORY_KEYS = {"round", "leakage", "leakage_auc", "valid_acc", "valid_auc",
-                "valid_log_loss", "seconds"}
+HISTORY_KEYS = {
+    "round",
+    "leakage",
+    "leakage_auc",
+    "valid_acc",
+    "valid_auc",
+    "valid_log_loss",
+    "seconds",
+}
 
 
 class TinyNet(torch.nn.Module):
@@ -66,8 +72,13 @@ class LazyNet(torch.nn.Module):
 
 
 def skorch_net(module=TinyNet, **kwargs):
-    params = {"criterion": torch.nn.CrossEntropyLoss, "train_split": None,
-              "verbose": 0, "max_epochs": 3, "lr": 0.1}
+    params = {
+        "criterion": torch.nn.CrossEntropyLoss,
+        "train_split": None,
+        "verbose": 0,
+        "max_epochs": 3,
+        "lr": 0.1,
+    }
     params.update(kwargs)
     return NeuralNetClassifier(module, **params)
 
@@ -81,8 +92,9 @@ BASES = {
 
 
 def tiny_data(n_samples=200, seed=0):
-    X, y = make_credit_portfolio(n_samples, n_features=N_FEATURES,
-                                 default_rate=0.3, random_state=seed)
+    X, y = make_credit_portfolio(
+        n_samples, n_features=N_FEATURES, default_rate=0.3, random_state=seed
+    )
     return StandardScaler().fit_transform(X).astype(np.float32), y
 
 
@@ -115,9 +127,13 @@ def test_pipeline_grid_search_with_privacy_refit(data):
     pipe = make_pipeline(StandardScaler(), tiny(LogisticRegression(max_iter=200)))
     candidates = [0.0, 1.0]
     search = GridSearchCV(
-        pipe, {"cpirobustclassifier__defense_strength": candidates},
+        pipe,
+        {"cpirobustclassifier__defense_strength": candidates},
         scoring={"accuracy": "accuracy", "privacy": make_leakage_scorer()},
-        refit=most_private_within(0.05), cv=2, n_jobs=2)
+        refit=most_private_within(0.05),
+        cv=2,
+        n_jobs=2,
+    )
     search.fit(X, y)
     assert search.best_params_["cpirobustclassifier__defense_strength"] in candidates
     privacy = search.cv_results_["mean_test_privacy"]
@@ -142,8 +158,9 @@ REGION = FeatureRate(column=0, category=1, bins=[(0.2, 0.3), (0.3, 0.45)])
 def test_property_data_direct(data):
     X, y = data
     Z = _region(len(y))
-    clf = tiny(LogisticRegression(max_iter=200), REGION,
-               validation_fraction=0).fit(X, y, property_data=Z)
+    clf = tiny(LogisticRegression(max_iter=200), REGION, validation_fraction=0).fit(
+        X, y, property_data=Z
+    )
     assert clf.property_value_ == REGION.value(Z) == Z.mean()
     assert REGION.bin_of(clf.property_value_) == 1
     # With a validation split, the value is that of the training rows only.
@@ -166,8 +183,7 @@ def test_property_data_routed_through_pipeline(data):
         # Without the request, scikit-learn refuses to route it.
         unrequested = tiny(LogisticRegression(max_iter=200), REGION)
         with pytest.raises(UnsetMetadataPassedError, match="property_data"):
-            make_pipeline(StandardScaler(), unrequested).fit(
-                X, y, property_data=Z)
+            make_pipeline(StandardScaler(), unrequested).fit(X, y, property_data=Z)
 
 
 @leaky
@@ -176,10 +192,12 @@ def test_dataframes_with_named_property_column(data):
     X = pd.DataFrame(X, columns=[f"f{i}" for i in range(N_FEATURES)])
     rng = np.random.RandomState(1)
     Z = pd.DataFrame({"region": np.where(rng.rand(len(y)) < 0.35, "north", "south")})
-    region = FeatureRate(column="region", category="north",
-                         bins=[(0.2, 0.3), (0.3, 0.45)])
-    clf = tiny(LogisticRegression(max_iter=200), region,
-               validation_fraction=0).fit(X, y, property_data=Z)
+    region = FeatureRate(
+        column="region", category="north", bins=[(0.2, 0.3), (0.3, 0.45)]
+    )
+    clf = tiny(LogisticRegression(max_iter=200), region, validation_fraction=0).fit(
+        X, y, property_data=Z
+    )
     assert clf.property_value_ == (Z["region"] == "north").mean()
     np.testing.assert_array_equal(clf.feature_names_in_, X.columns)
     assert clf.predict_proba(X).shape == (len(y), 2)
@@ -231,12 +249,14 @@ def test_estimator_type_and_delegation(data, kind):
     proba = clf.predict_proba(X)
     assert proba.shape == (len(y), 2)
     np.testing.assert_array_equal(
-        proba, np.asarray(est.predict_proba(X), dtype=np.float64))
+        proba, np.asarray(est.predict_proba(X), dtype=np.float64)
+    )
     np.testing.assert_array_equal(clf.predict(X), est.predict(X))
     assert hasattr(clf, "decision_function") == hasattr(est, "decision_function")
     if hasattr(base, "decision_function"):
-        np.testing.assert_array_equal(clf.decision_function(X),
-                                      est.decision_function(X))
+        np.testing.assert_array_equal(
+            clf.decision_function(X), est.decision_function(X)
+        )
 
 
 # -- reproducibility and the fitted attributes --------------------------------
@@ -305,8 +325,7 @@ def test_zero_strength_ignores_rounds_and_differs_from_defended(data, kind):
     assert not np.array_equal(plain.predict_proba(X), defended.predict_proba(X))
 
 
-def _fit_draws(y, *, random_state, n_shadow_models, validation_fraction=0.1,
-               n_bins=2):
+def _fit_draws(y, *, random_state, n_shadow_models, validation_fraction=0.1, n_bins=2):
     """Replay fit's random draws: the training rows and the members' seeds."""
     rng = np.random.RandomState(random_state)
     val = np.zeros(len(y), dtype=bool)
@@ -323,10 +342,12 @@ def _fit_draws(y, *, random_state, n_shadow_models, validation_fraction=0.1,
 
 def _plain_target(estimator, X, y, *, random_state, n_shadow_models):
     """The target that fit trains at round 0, rebuilt from fit's seed draws."""
-    train, seeds = _fit_draws(y, random_state=random_state,
-                              n_shadow_models=n_shadow_models)
+    train, seeds = _fit_draws(
+        y, random_state=random_state, n_shadow_models=n_shadow_models
+    )
     population = Population.initialize(
-        estimator, 1, n_features=X.shape[1], classes=np.unique(y), seeds=seeds[:1])
+        estimator, 1, n_features=X.shape[1], classes=np.unique(y), seeds=seeds[:1]
+    )
     population.fit([(X[train], y[train])])
     return population.to_estimators()[0], train
 
@@ -339,20 +360,21 @@ def test_zero_strength_equals_population_fit_of_the_target(data, kind):
     plain, _ = _plain_target(BASES[kind](), X, y, random_state=0, n_shadow_models=8)
     # Mini-batch members train independently; batched matmuls over 9 members
     # instead of 1 may differ in the last float32 bits.
-    np.testing.assert_allclose(clf.predict_proba(X), plain.predict_proba(X),
-                               rtol=0, atol=1e-6)
+    np.testing.assert_allclose(
+        clf.predict_proba(X), plain.predict_proba(X), rtol=0, atol=1e-6
+    )
 
 
 @leaky
 def test_zero_strength_logistic_regression_matches_scikit_learn(data):
     X, y = data
     clf = tiny(BASES["logreg"](), defense_strength=0.0).fit(X, y)
-    _, train = _plain_target(BASES["logreg"](), X, y, random_state=0,
-                             n_shadow_models=8)
+    _, train = _plain_target(BASES["logreg"](), X, y, random_state=0, n_shadow_models=8)
     reference = LogisticRegression(max_iter=200).fit(X[train], y[train])
     # One L-BFGS run over the stacked members solves the same convex problem.
-    np.testing.assert_allclose(clf.predict_proba(X), reference.predict_proba(X),
-                               atol=5e-3)
+    np.testing.assert_allclose(
+        clf.predict_proba(X), reference.predict_proba(X), atol=5e-3
+    )
 
 
 # -- the race lowers leakage ----------------------------------------------------
@@ -369,12 +391,17 @@ def planted():
 
 
 def planted_clf(**kwargs):
-    params = {"n_shadow_models": 32, "n_rounds": 4, "defense_strength": 1.0,
-              "tol": 0.0, "random_state": 1}
+    params = {
+        "n_shadow_models": 32,
+        "n_rounds": 4,
+        "defense_strength": 1.0,
+        "tol": 0.0,
+        "random_state": 1,
+    }
     params.update(kwargs)
     return CPIRobustClassifier(
-        MLPClassifier((16,), max_iter=30, learning_rate_init=0.01), PLANTED,
-        **params)
+        MLPClassifier((16,), max_iter=30, learning_rate_init=0.01), PLANTED, **params
+    )
 
 
 @leaky
@@ -438,8 +465,7 @@ def test_exact_mode_redraws_shadows_every_round(data, monkeypatch, approximate):
         return RaceSetup(*args, **{**kwargs, "redraw_shadows": counted})
 
     monkeypatch.setattr(defense, "RaceSetup", counting_setup)
-    clf = tiny(BASES["mlp"](), n_rounds=2, tol=0.0,
-               approximate=approximate).fit(X, y)
+    clf = tiny(BASES["mlp"](), n_rounds=2, tol=0.0, approximate=approximate).fit(X, y)
     if approximate:
         assert redrawn == []
     else:
@@ -464,20 +490,35 @@ def test_white_box_access(data, kind):
 
 # -- bad input fails before any training ----------------------------------------
 BAD_PARAMS = [
-    ({"estimator": RandomForestClassifier()}, TypeError,
-     r"RandomForestClassifier is not differentiable.*Supported base estimators: "
-     r".*MLPClassifier.*LogisticRegression.*SGDClassifier.*NeuralNetClassifier"),
+    (
+        {"estimator": RandomForestClassifier()},
+        TypeError,
+        r"RandomForestClassifier is not differentiable.*Supported base estimators: "
+        r".*MLPClassifier.*LogisticRegression.*SGDClassifier.*NeuralNetClassifier",
+    ),
     ({"estimator": SGDClassifier(loss="hinge")}, ValueError, "loss='log_loss'"),
     ({"estimator": MLPClassifier(solver="lbfgs")}, ValueError, "solver='adam'"),
-    ({"n_shadow_models": 7}, ValueError,
-     r"n_shadow_models must be an integer >= 8 \(4 per bin"),
+    (
+        {"n_shadow_models": 7},
+        ValueError,
+        r"n_shadow_models must be an integer >= 8 \(4 per bin",
+    ),
     ({"n_shadow_models": 8.0}, ValueError, "n_shadow_models must be an integer"),
-    ({"defense_strength": -0.5}, ValueError,
-     "defense_strength must be a finite number >= 0"),
-    ({"defense_strength": np.nan}, ValueError,
-     "defense_strength must be a finite number >= 0"),
-    ({"defense_strength": np.inf}, ValueError,
-     "defense_strength must be a finite number >= 0"),
+    (
+        {"defense_strength": -0.5},
+        ValueError,
+        "defense_strength must be a finite number >= 0",
+    ),
+    (
+        {"defense_strength": np.nan},
+        ValueError,
+        "defense_strength must be a finite number >= 0",
+    ),
+    (
+        {"defense_strength": np.inf},
+        ValueError,
+        "defense_strength must be a finite number >= 0",
+    ),
     ({"access": "grey-box"}, ValueError, "access must be one of"),
     ({"validation_fraction": 0.5}, ValueError, r"validation_fraction must be in"),
     ({"validation_fraction": -0.1}, ValueError, r"validation_fraction must be in"),
@@ -489,8 +530,10 @@ BAD_PARAMS = [
 
 
 @pytest.mark.parametrize(
-    "params, error, match", BAD_PARAMS,
-    ids=[next(iter(p)) + "=" + repr(next(iter(p.values()))) for p, _, _ in BAD_PARAMS])
+    "params, error, match",
+    BAD_PARAMS,
+    ids=[next(iter(p)) + "=" + repr(next(iter(p.values()))) for p, _, _ in BAD_PARAMS],
+)
 def test_bad_parameters_fail_before_training(data, no_training, params, error, match):
     X, y = data
     params = {"estimator": LogisticRegression(), **params}
@@ -502,8 +545,11 @@ def test_bad_parameters_fail_before_training(data, no_training, params, error, m
 def test_too_few_shadows_per_bin_counts_the_bins(data, no_training):
     X, y = data
     three = LabelRate(bins=[0.1, 0.25, 0.4, 0.6])
-    with pytest.raises(ValueError, match=r"n_shadow_models must be an integer >= 12 "
-                                         r"\(4 per bin.*3 bins\), got 11"):
+    with pytest.raises(
+        ValueError,
+        match=r"n_shadow_models must be an integer >= 12 "
+        r"\(4 per bin.*3 bins\), got 11",
+    ):
         tiny(LogisticRegression(), three, n_shadow_models=11).fit(X, y)
 
 
@@ -533,8 +579,11 @@ def test_unreachable_bins_fail_before_training(data, no_training):
     # No row of the region column holds the counted category.
     none = np.zeros((len(y), 1))
     region = FeatureRate(column=0, category=1, bins=[(0.0, 0.1), (0.5, 1.0)])
-    with pytest.raises(ValueError, match=r"bin 1 \[0.5, 1\] needs rows with "
-                                         r"X\[0\] == 1 but the data has none"):
+    with pytest.raises(
+        ValueError,
+        match=r"bin 1 \[0.5, 1\] needs rows with "
+        r"X\[0\] == 1 but the data has none",
+    ):
         tiny(LogisticRegression(), region).fit(X, y, property_data=none)
     # A mean the column's values cannot reach.
     uniform = np.random.RandomState(0).rand(len(y), 1)
@@ -548,8 +597,9 @@ def test_unreachable_bins_fail_before_training(data, no_training):
 
 
 @pytest.mark.parametrize("n_outputs, n_classes", [(2, 3), (3, 2)])
-def test_skorch_output_width_is_checked_before_training(no_training, n_outputs,
-                                                        n_classes):
+def test_skorch_output_width_is_checked_before_training(
+    no_training, n_outputs, n_classes
+):
     X, y = tiny_data(120)
     if n_classes == 3:
         y = np.arange(len(y)) % 3

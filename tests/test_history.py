@@ -73,8 +73,9 @@ def test_missing_key_names_the_recorded_keys(history):
 
 def test_key_missing_from_some_rounds_only():
     # Round 0 of a race records no utility when there is no validation data.
-    history = History([{"round": 0, "leakage": 1.0},
-                       {"round": 1, "leakage": 0.5, "valid_acc": 0.8}])
+    history = History(
+        [{"round": 0, "leakage": 1.0}, {"round": 1, "leakage": 0.5, "valid_acc": 0.8}]
+    )
     assert history[1:, "valid_acc"] == [0.8]
     expected = r"round 0; recorded keys: \['leakage', 'round'\]"
     with pytest.raises(KeyError, match=expected):
@@ -102,8 +103,10 @@ def test_column_equals_list_comprehension(entries):
         assert history[:, key] == [entry[key] for entry in history]
         assert history[1:, key] == [entry[key] for entry in entries[1:]]
     for i in range(-len(entries), len(entries)):
-        assert history[i, ("leakage", "round")] == [entries[i]["leakage"],
-                                                    entries[i]["round"]]
+        assert history[i, ("leakage", "round")] == [
+            entries[i]["leakage"],
+            entries[i]["round"],
+        ]
 
 
 @settings(max_examples=30, deadline=None)

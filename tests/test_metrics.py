@@ -125,15 +125,16 @@ def test_attack_report_binary_values():
     bins = np.array([0, 0, 0, 1, 1])
     report = attack_report(StubAttack(proba), [None] * 5, bins)
 
-    assert set(report) == {"accuracy", "ci_low", "ci_high", "chance", "auc",
-                           "n_models"}
+    assert set(report) == {"accuracy", "ci_low", "ci_high", "chance", "auc", "n_models"}
     assert report["accuracy"] == pytest.approx(3 / 5)  # rows 2 and 3 wrong
     assert (report["ci_low"], report["ci_high"]) == wilson_interval(3, 5)
     assert report["chance"] == pytest.approx(3 / 5)  # the majority bin's share
     assert report["auc"] == pytest.approx(roc_auc_score(bins, np.array(proba)[:, 1]))
     assert report["n_models"] == 5 and isinstance(report["n_models"], int)
-    assert all(isinstance(report[k], float) for k in
-               ("accuracy", "ci_low", "ci_high", "chance", "auc"))
+    assert all(
+        isinstance(report[k], float)
+        for k in ("accuracy", "ci_low", "ci_high", "chance", "auc")
+    )
 
     wide = attack_report(StubAttack(proba), [None] * 5, bins, confidence=0.99)
     assert wide["ci_low"] < report["ci_low"] and wide["ci_high"] > report["ci_high"]
@@ -151,8 +152,9 @@ def test_attack_report_three_bins_one_vs_rest():
 
 
 def test_attack_report_targets_in_some_bins_only():
-    proba = np.array([[0.7, 0.2, 0.1], [0.3, 0.1, 0.6], [0.1, 0.3, 0.6],
-                      [0.2, 0.2, 0.6]])
+    proba = np.array(
+        [[0.7, 0.2, 0.1], [0.3, 0.1, 0.6], [0.1, 0.3, 0.6], [0.2, 0.2, 0.6]]
+    )
     # Bins 0 and 2 only: the AUC compares those two columns.
     bins = np.array([0, 0, 2, 2])
     report = attack_report(StubAttack(proba), [None] * 4, bins)
@@ -181,21 +183,29 @@ def credit():
 
 def test_attack_report_of_a_fitted_attack(credit):
     X_a, y_a, X_p, y_p = credit
-    attack = ResponsiveCPIAttack(mlp(), RATE, n_shadow_models=16, shadow_size=200,
-                                 n_queries=32, random_state=0).fit(X_a, y_a)
+    attack = ResponsiveCPIAttack(
+        mlp(), RATE, n_shadow_models=16, shadow_size=200, n_queries=32, random_state=0
+    ).fit(X_a, y_a)
     bins = np.array([0, 1, 0, 1, 1, 0, 0, 0, 1, 0])  # 6 in bin 0
     models = fit_population(
-        mlp(), [RATE.resample(X_p, y_p, int(b), 200, random_state=i)
-                for i, b in enumerate(bins)], random_state=0)
+        mlp(),
+        [
+            RATE.resample(X_p, y_p, int(b), 200, random_state=i)
+            for i, b in enumerate(bins)
+        ],
+        random_state=0,
+    )
     report = attack_report(attack, models, bins)
 
     assert report["accuracy"] == attack.score(models, bins)
     assert (report["ci_low"], report["ci_high"]) == wilson_interval(
-        round(report["accuracy"] * 10), 10)
+        round(report["accuracy"] * 10), 10
+    )
     assert report["chance"] == pytest.approx(0.6)
     assert report["n_models"] == 10
     assert report["auc"] == pytest.approx(
-        roc_auc_score(bins, attack.predict_proba(models)[:, 1]))
+        roc_auc_score(bins, attack.predict_proba(models)[:, 1])
+    )
     # The interval holds the accuracy, also a perfect one.
     assert report["ci_low"] <= report["accuracy"] <= report["ci_high"]
 
@@ -211,8 +221,9 @@ def fit_quietly(estimator, X, y):
 
 
 def small_defense(**kwargs):
-    return CPIRobustClassifier(mlp(), RATE, n_shadow_models=8, n_rounds=1,
-                               random_state=0, **kwargs)
+    return CPIRobustClassifier(
+        mlp(), RATE, n_shadow_models=8, n_rounds=1, random_state=0, **kwargs
+    )
 
 
 @pytest.fixture(scope="module")
@@ -250,7 +261,8 @@ def test_leakage_scorer_reads_a_pipelines_last_step(provider_data):
     pipeline = fit_quietly(make_pipeline(StandardScaler(), small_defense()), X, y)
     clf = pipeline.steps[-1][1]
     assert make_leakage_scorer()(pipeline, X, y) == pytest.approx(
-        -max(clf.leakage_ - 0.5, 0.0))
+        -max(clf.leakage_ - 0.5, 0.0)
+    )
 
 
 @pytest.mark.parametrize(
@@ -273,9 +285,12 @@ def test_leakage_scorer_refuses_other_estimators(estimator, provider_data):
 def test_grid_search_with_leakage_scorer_and_privacy_refit(provider_data):
     X, y = provider_data
     search = GridSearchCV(
-        small_defense(), {"defense_strength": [0.0, 1.0]}, cv=2,
+        small_defense(),
+        {"defense_strength": [0.0, 1.0]},
+        cv=2,
         scoring={"accuracy": "accuracy", "privacy": make_leakage_scorer()},
-        refit=most_private_within(1.0))
+        refit=most_private_within(1.0),
+    )
     fit_quietly(search, X, y)
     privacy = search.cv_results_["mean_test_privacy"]
     assert np.all(privacy <= 0)
@@ -283,7 +298,8 @@ def test_grid_search_with_leakage_scorer_and_privacy_refit(provider_data):
     assert privacy[search.best_index_] == privacy.max()
     # The scorer also reads a search's best estimator.
     assert make_leakage_scorer()(search, X, y) == pytest.approx(
-        -max(search.best_estimator_.leakage_ - 0.5, 0.0))
+        -max(search.best_estimator_.leakage_ - 0.5, 0.0)
+    )
 
 
 # -- most_private_within ---------------------------------------------------------------
@@ -298,11 +314,11 @@ CV_RESULTS = {
 @pytest.mark.parametrize(
     ("tolerance", "expected"),
     [
-        (0.0, 0),    # only the best utility qualifies
+        (0.0, 0),  # only the best utility qualifies
         (0.002, 3),  # 0 and 3: 3 is more private
-        (0.01, 3),   # 0, 1, 3: 1 and 3 tie on privacy, 3 has more utility
-        (0.06, 2),   # 2 is fully private
-        (0.5, 2),    # 2 and 4 tie on privacy, 2 has more utility
+        (0.01, 3),  # 0, 1, 3: 1 and 3 tie on privacy, 3 has more utility
+        (0.06, 2),  # 2 is fully private
+        (0.5, 2),  # 2 and 4 tie on privacy, 2 has more utility
     ],
 )
 def test_most_private_within_tolerance(tolerance, expected):
@@ -319,9 +335,13 @@ def test_most_private_within_custom_scorer_names():
 
 def test_most_private_within_skips_failed_candidates():
     # A failed fit scores NaN: it is neither the utility benchmark nor a pick.
-    results = {"mean_test_accuracy": [np.nan, 0.9, 0.895],
-               "mean_test_privacy": [0.0, -0.2, -0.1]}
+    results = {
+        "mean_test_accuracy": [np.nan, 0.9, 0.895],
+        "mean_test_privacy": [0.0, -0.2, -0.1],
+    }
     assert most_private_within(0.01)(results) == 2
-    results = {"mean_test_accuracy": [0.9, 0.9, 0.9],
-               "mean_test_privacy": [np.nan, -0.2, -0.1]}
+    results = {
+        "mean_test_accuracy": [0.9, 0.9, 0.9],
+        "mean_test_privacy": [np.nan, -0.2, -0.1],
+    }
     assert most_private_within(0.01)(results) == 2

@@ -1,9 +1,8 @@
 """The repository's promises: README commands, CI entry point, public names."""
 
 import re
-from pathlib import Path
-
 import warnings
+from pathlib import Path
 
 import pytest
 from sklearn.neural_network import MLPClassifier
@@ -19,18 +18,24 @@ def _bash_blocks(text):
 
 
 def test_ci_runs_the_readme_test_command():
-    readme_commands = [line.strip() for block in _bash_blocks(
-        (ROOT / "README.md").read_text()) for line in block.splitlines()]
+    readme_commands = [
+        line.strip()
+        for block in _bash_blocks((ROOT / "README.md").read_text())
+        for line in block.splitlines()
+    ]
     test_command = next(c for c in readme_commands if "pytest" in c)
-    ci_lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    ci_lines = [
+        line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()
+    ]
     assert test_command in ci_lines
     # torch comes first, from the CPU build, before the project resolves it.
     assert test_command.startswith("pip install torch==2.13.0 && ")
 
 
 def test_readme_quickstart_has_exactly_two_commands():
-    blocks = _bash_blocks((ROOT / "README.md").read_text().split("## Quickstart")[1]
-                          .split("\n## ")[0])
+    blocks = _bash_blocks(
+        (ROOT / "README.md").read_text().split("## Quickstart")[1].split("\n## ")[0]
+    )
     commands = [line for block in blocks for line in block.splitlines() if line]
     assert len(commands) == 2
     assert "python -m sklearn_dshare demo" in commands[0]
@@ -38,8 +43,9 @@ def test_readme_quickstart_has_exactly_two_commands():
 
 
 def test_readme_python_example_runs():
-    block = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(),
-                       flags=re.S)[0]
+    block = re.findall(
+        r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S
+    )[0]
     namespace = {}
     with warnings.catch_warnings():
         # A 3-round toy race may still leak; the example says nothing of it.

@@ -13,8 +13,12 @@ from sklearn_dshare.population import member_seeds
 
 
 def mlp(**kwargs):
-    params = {"hidden_layer_sizes": (8,), "max_iter": 8, "batch_size": 32,
-              "learning_rate_init": 0.01}
+    params = {
+        "hidden_layer_sizes": (8,),
+        "max_iter": 8,
+        "batch_size": 32,
+        "learning_rate_init": 0.01,
+    }
     params.update(kwargs)
     return MLPClassifier(**params)
 
@@ -32,10 +36,12 @@ def assert_params_close(a, b, atol=1e-5):
 def mean_nll(population, datasets):
     """Each member's mean log loss on its own dataset."""
     with torch.no_grad():
-        return np.array([
-            -population[i].log_proba(X)[0, np.arange(len(y)), y].mean().item()
-            for i, (X, y) in enumerate(datasets)
-        ])
+        return np.array(
+            [
+                -population[i].log_proba(X)[0, np.arange(len(y)), y].mean().item()
+                for i, (X, y) in enumerate(datasets)
+            ]
+        )
 
 
 # -- member seeds ------------------------------------------------------------
@@ -111,15 +117,14 @@ def test_fit_random_state_reshuffles(small_datasets):
 @pytest.mark.parametrize("batch_size", [32, "auto"])
 def test_ragged_member_trains_as_it_would_alone(batch_size, ragged_datasets):
     # tol makes members stop early at their own epochs.
-    estimator = mlp(batch_size=batch_size, max_iter=40, tol=1e-3,
-                    n_iter_no_change=3)
+    estimator = mlp(batch_size=batch_size, max_iter=40, tol=1e-3, n_iter_no_change=3)
     models = fit_population(estimator, ragged_datasets, random_state=0)
     seeds = member_seeds(0, len(ragged_datasets))
     for i, (model, (X, y)) in enumerate(zip(models, ragged_datasets, strict=True)):
         assert 1 <= model.n_iter_ <= 40
         assert model.score(X, y) > 0.85
         alone = Population.initialize(
-            estimator, 1, n_features=5, classes=[0, 1], seeds=seeds[i:i + 1]
+            estimator, 1, n_features=5, classes=[0, 1], seeds=seeds[i : i + 1]
         ).fit([(X, y)])
         assert alone.n_iter_[0] == model.n_iter_
         assert_params_close(stacked([model]), alone.params)
@@ -159,8 +164,9 @@ def test_ragged_sgd_member_matches_alone():
 @pytest.mark.parametrize("chunk_size", [1, 2, 3])
 def test_chunk_size_does_not_change_results(chunk_size, small_datasets):
     whole = fit_population(mlp(), small_datasets, random_state=0)
-    chunked = fit_population(mlp(), small_datasets, random_state=0,
-                             chunk_size=chunk_size)
+    chunked = fit_population(
+        mlp(), small_datasets, random_state=0, chunk_size=chunk_size
+    )
     assert len(chunked) == len(whole)
     assert_params_close(stacked(chunked), stacked(whole))
 
@@ -218,8 +224,7 @@ def test_from_estimators_warm_start_changes_little(small_datasets):
     predicted = population.predict_proba(X).argmax(-1)
 
     population.fit(small_datasets, epochs=1)
-    change = max((population.params[k] - before[k]).abs().max().item()
-                 for k in before)
+    change = max((population.params[k] - before[k]).abs().max().item() for k in before)
     scale = max(before[k].abs().max().item() for k in before)
     assert 0 < change < 0.1 * scale
     assert np.mean(population.predict_proba(X).argmax(-1) == predicted) > 0.95
@@ -233,8 +238,7 @@ def test_from_estimators_warm_start_logistic_regression_stays_at_optimum(
     population = Population.from_estimators(models)
     before = population.params["coef"].clone()
     population.fit(small_datasets, epochs=5)
-    torch.testing.assert_close(population.params["coef"], before, rtol=0,
-                               atol=1e-3)
+    torch.testing.assert_close(population.params["coef"], before, rtol=0, atol=1e-3)
 
 
 # -- the extra-loss hook -----------------------------------------------------
@@ -266,7 +270,10 @@ def test_extra_loss_called_once_per_step_with_live_params():
 def test_extra_loss_pulls_parameters_in_the_intended_direction(small_datasets):
     def trained(extra_loss):
         population = Population.initialize(
-            mlp(learning_rate_init=0.05), 4, n_features=5, classes=[0, 1],
+            mlp(learning_rate_init=0.05),
+            4,
+            n_features=5,
+            classes=[0, 1],
             random_state=0,
         )
         return population.fit(small_datasets, epochs=4, extra_loss=extra_loss)
@@ -286,7 +293,7 @@ def test_extra_loss_can_equalize_predictions():
     # A defense-like term: every member's mean probability of class 1 on
     # held-out rows of class 0 is pushed to 0.5.
     X, y = make_data(500, seed=77)
-    datasets = [(X[i:i + 100], y[i:i + 100]) for i in range(0, 400, 100)]
+    datasets = [(X[i : i + 100], y[i : i + 100]) for i in range(0, 400, 100)]
     query = X[400:][y[400:] == 0]
 
     def gap(population):
@@ -336,8 +343,11 @@ def test_diverging_training_raises_floating_point_error(small_datasets):
     )
     before = {k: v.clone() for k, v in population.params.items()}
     with pytest.raises(FloatingPointError, match="diverged"):
-        population.fit(small_datasets, epochs=1,
-                       extra_loss=lambda p, step: p["coef_0"].sum() * np.nan)
+        population.fit(
+            small_datasets,
+            epochs=1,
+            extra_loss=lambda p, step: p["coef_0"].sum() * np.nan,
+        )
     assert_params_close(population.params, before, atol=0)
 
 
@@ -370,10 +380,14 @@ def test_indexing_selects_members(small_datasets):
         sub = population[index]
         expected = np.arange(4)[index]
         assert len(sub) == np.atleast_1d(expected).size
-        np.testing.assert_allclose(sub.predict_proba(X), proba[expected].reshape(
-            -1, *proba.shape[1:]), atol=1e-6)
-        np.testing.assert_array_equal(sub.n_iter_, np.atleast_1d(
-            population.n_iter_[expected]))
+        np.testing.assert_allclose(
+            sub.predict_proba(X),
+            proba[expected].reshape(-1, *proba.shape[1:]),
+            atol=1e-6,
+        )
+        np.testing.assert_array_equal(
+            sub.n_iter_, np.atleast_1d(population.n_iter_[expected])
+        )
 
 
 def test_every_member_knows_all_classes():
@@ -473,16 +487,16 @@ def test_from_estimators_rejects_different_architectures(small_datasets):
 
 def test_cuda_device(small_datasets):
     if torch.cuda.is_available():
-        models = fit_population(mlp(), small_datasets, device="cuda",
-                                random_state=0)
-        assert all(model.score(X, y) > 0.8
-                   for model, (X, y) in zip(models, small_datasets, strict=True))
+        models = fit_population(mlp(), small_datasets, device="cuda", random_state=0)
+        assert all(
+            model.score(X, y) > 0.8
+            for model, (X, y) in zip(models, small_datasets, strict=True)
+        )
     else:
         with pytest.raises(ValueError, match="no CUDA GPU"):
             fit_population(mlp(), small_datasets, device="cuda")
         with pytest.raises(ValueError, match="no CUDA GPU"):
-            Population.initialize(mlp(), 2, n_features=5, classes=[0, 1],
-                                  device="cuda")
+            Population.initialize(mlp(), 2, n_features=5, classes=[0, 1], device="cuda")
 
 
 def test_unknown_device(small_datasets):

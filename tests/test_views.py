@@ -53,7 +53,8 @@ def test_black_box_view_is_predict_proba(kind, n_classes):
     assert values.shape == (len(models), 7 * (n_classes - 1))
     proba = population.predict_proba(query)
     np.testing.assert_allclose(
-        values.detach().numpy(), proba[:, :, 1:].reshape(len(models), -1),
+        values.detach().numpy(),
+        proba[:, :, 1:].reshape(len(models), -1),
         atol=1e-6,
     )
     expected = np.stack([m.predict_proba(query)[:, 1:].ravel() for m in models])
@@ -99,11 +100,14 @@ def test_white_box_view_invariant_to_hidden_unit_order_of_fitted_mlp(binary_data
     permuted = permute_mlp(model, perms)
 
     # scikit-learn keeps float32 weights for float32 data.
-    np.testing.assert_allclose(permuted.predict_proba(X), model.predict_proba(X),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        permuted.predict_proba(X), model.predict_proba(X), atol=1e-6
+    )
     raw = WhiteBoxView().transform
-    assert not np.allclose(np.hstack([W.ravel() for W in permuted.coefs_]),
-                           np.hstack([W.ravel() for W in model.coefs_]))
+    assert not np.allclose(
+        np.hstack([W.ravel() for W in permuted.coefs_]),
+        np.hstack([W.ravel() for W in model.coefs_]),
+    )
     np.testing.assert_allclose(raw([permuted]), raw([model]), atol=1e-6)
 
 
@@ -123,11 +127,13 @@ def test_white_box_view_permutation_invariance(hidden, n_classes, activation, se
     permuted = permute_mlp(model, [rng.permutation(h) for h in hidden])
     X = rng.standard_normal((20, 5))
 
-    np.testing.assert_allclose(permuted.predict_proba(X), model.predict_proba(X),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        permuted.predict_proba(X), model.predict_proba(X), atol=1e-12
+    )
     views = WhiteBoxView().transform([model, permuted])
     n_params = sum(W.size for W in model.coefs_) + sum(
-        b.size for b in model.intercepts_)
+        b.size for b in model.intercepts_
+    )
     assert views.shape == (2, n_params)
     np.testing.assert_allclose(views[1], views[0], atol=1e-6)
 
@@ -142,8 +148,9 @@ def test_white_box_view_invariant_for_skorch_dense_chain():
         permuted.module_.hidden.weight.copy_(net.module_.hidden.weight[perm])
         permuted.module_.hidden.bias.copy_(net.module_.hidden.bias[perm])
         permuted.module_.output.weight.copy_(net.module_.output.weight[:, perm])
-    np.testing.assert_allclose(permuted.predict_proba(X), net.predict_proba(X),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        permuted.predict_proba(X), net.predict_proba(X), atol=1e-6
+    )
     assert not torch.equal(permuted.module_.hidden.weight, net.module_.hidden.weight)
     views = WhiteBoxView().transform([net, permuted])
     assert views.shape == (2, 5 * 8 + 8 + 8 * 2 + 2)
@@ -161,11 +168,13 @@ def test_white_box_view_of_other_skorch_modules_flattens_parameters():
             return self.output(self.norm(X))
 
     net = make_skorch(Normed, criterion=torch.nn.CrossEntropyLoss)
-    population = Population.initialize(net, 2, n_features=5, classes=[0, 1],
-                                       random_state=0)
+    population = Population.initialize(
+        net, 2, n_features=5, classes=[0, 1], random_state=0
+    )
     views = WhiteBoxView()(population)
-    expected = torch.cat([population.params[k].flatten(1)
-                          for k in sorted(population.params)], dim=1)
+    expected = torch.cat(
+        [population.params[k].flatten(1) for k in sorted(population.params)], dim=1
+    )
     torch.testing.assert_close(views, expected)
 
 
@@ -183,8 +192,7 @@ def test_white_box_view_is_differentiable(kind):
 def test_white_box_view_of_logistic_regression_is_coef_and_intercept():
     models, population = fitted_population("logreg")
     expected = np.stack([np.hstack([m.coef_.ravel(), m.intercept_]) for m in models])
-    np.testing.assert_allclose(WhiteBoxView().transform(models), expected,
-                               atol=1e-6)
+    np.testing.assert_allclose(WhiteBoxView().transform(models), expected, atol=1e-6)
 
     models, _ = fitted_population("logreg", n_classes=3)
     views = WhiteBoxView().transform(models)
@@ -213,10 +221,25 @@ def test_canonical_layers_preserve_function_and_gradients(sizes, n_members, seed
     generator = torch.Generator().manual_seed(seed)
     params = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
-        params.append(torch.randn(n_members, fan_in, fan_out, generator=generator,
-                                  dtype=torch.float64, requires_grad=True))
-        params.append(torch.randn(n_members, fan_out, generator=generator,
-                                  dtype=torch.float64, requires_grad=True))
+        params.append(
+            torch.randn(
+                n_members,
+                fan_in,
+                fan_out,
+                generator=generator,
+                dtype=torch.float64,
+                requires_grad=True,
+            )
+        )
+        params.append(
+            torch.randn(
+                n_members,
+                fan_out,
+                generator=generator,
+                dtype=torch.float64,
+                requires_grad=True,
+            )
+        )
     layers = list(zip(params[::2], params[1::2], strict=True))
     X = torch.randn(4, sizes[0], generator=generator, dtype=torch.float64)
 
@@ -279,8 +302,9 @@ def test_meta_classifier_forward_is_differentiable():
     logp = meta.forward(V)
     assert logp.shape == (10, 3)
     torch.testing.assert_close(logp.exp().sum(1), torch.ones(10))
-    np.testing.assert_allclose(logp.detach().exp().numpy(), meta.predict_proba(X[:10]),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        logp.detach().exp().numpy(), meta.predict_proba(X[:10]), atol=1e-6
+    )
     logp[:, 0].sum().backward()
     assert V.grad.abs().sum() > 0
     # Gradients also reach views computed from a population's parameters.
@@ -288,7 +312,8 @@ def test_meta_classifier_forward_is_differentiable():
     params = live_params(population)
     views = BlackBoxView(X[:4])(population, params)
     meta_views = MetaClassifier(max_epochs=5, random_state=0).fit(
-        views.detach().numpy(), [0, 1, 0])
+        views.detach().numpy(), [0, 1, 0]
+    )
     meta_views.forward(views)[:, 1].sum().backward()
     assert_all_grads_nonzero(params)
 
@@ -383,8 +408,9 @@ def test_logistic_regression_population_white_box_roundtrip_shape():
 
 def test_black_box_view_accepts_skorch_module_lists():
     net = make_skorch(LogitModule, max_epochs=2)
-    models = fit_population(net, [make_data(60, seed=s) for s in (1, 2)],
-                            random_state=0)
+    models = fit_population(
+        net, [make_data(60, seed=s) for s in (1, 2)], random_state=0
+    )
     query = make_data(5, seed=61)[0]
     views = BlackBoxView(query).transform(models)
     expected = np.stack([m.predict_proba(query)[:, 1] for m in models])
