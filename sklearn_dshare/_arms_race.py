@@ -38,6 +38,9 @@ from .views import BlackBoxView, WhiteBoxView
 
 # Fresh provider rows drawn for the privacy loss at every optimizer step.
 PRIVACY_QUERY_ROWS = 256
+# Approximate strategy: a warm-started meta-classifier runs 1/WARM_FRACTION
+# of its epochs per round.
+WARM_FRACTION = 5
 
 
 @dataclass
@@ -157,14 +160,20 @@ def _cross_group_leakage(population, setup, groups, bins, meta_state, rng):
             continue
         key = (train_g, test_g)
         meta = meta_state.get(key)
-        if meta is None or not setup.approximate:
+        fresh = meta is None or not setup.approximate
+        if fresh:
             meta = clone(setup.meta_classifier)
             if "random_state" in meta.get_params():
                 meta.set_params(random_state=int(rng.randint(2**31 - 1)))
-            if setup.approximate and "warm_start" in meta.get_params():
-                meta.set_params(warm_start=True)
             meta_state[key] = meta
         meta.fit(V[train], bins[train])
+        params = meta.get_params()
+        if fresh and setup.approximate and "warm_start" in params:
+            # Later rounds continue from this fit, with a fraction of the epochs.
+            meta.set_params(warm_start=True)
+            if "max_epochs" in params:
+                warm_epochs = max(1, params["max_epochs"] // WARM_FRACTION)
+                meta.set_params(max_epochs=warm_epochs)
         proba = np.zeros((test.sum(), setup.n_bins))
         proba[:, meta.classes_] = meta.predict_proba(V[test])
         accs.append(accuracy_score(bins[test], proba.argmax(1)))
@@ -221,7 +230,7 @@ def run_arms_race(population, datasets, bins, groups, setup, rng):
     datasets = list(datasets)
     bins, groups = np.asarray(bins), np.asarray(groups)
     start = time.perf_counter()
-    population.fit(datasets)
+    population.fit(datasets, verbose=setup.verbose >= 2)
     history, meta_state = [], {}
     chance = 1.0 / setup.n_bins
     within_tol = 0
@@ -252,14 +261,19 @@ def run_arms_race(population, datasets, bins, groups, setup, rng):
             population, datasets, bins = _redraw_shadows(
                 population, datasets, bins, groups, setup, rng, round_
             )
-        loss = PrivacyLoss(population, setup, groups, bins, seed=rng.randint(2**31 - 1))
-        population.fit(
-            datasets,
-            epochs=setup.epochs_per_round,
-            extra_loss=loss,
-            random_state=rng.randint(2**31 - 1),
-        )
+        _defense_round(population, datasets, groups, bins, setup, rng)
     return population, history
+
+
+def _defense_round(population, datasets, groups, bins, setup, rng):
+    """``epochs_per_round`` epochs of task loss + strength x privacy loss."""
+    loss = PrivacyLoss(population, setup, groups, bins, seed=rng.randint(2**31 - 1))
+    population.fit(
+        datasets,
+        epochs=setup.epochs_per_round,
+        extra_loss=loss,
+        random_state=rng.randint(2**31 - 1),
+    )
 
 
 def _redraw_shadows(population, datasets, bins, groups, setup, rng, rounds_done):
@@ -284,13 +298,7 @@ def _redraw_shadows(population, datasets, bins, groups, setup, rng, rounds_done)
     )
     fresh.fit(s_datasets)
     for _ in range(rounds_done):
-        loss = PrivacyLoss(fresh, setup, s_groups, s_bins, seed=rng.randint(2**31 - 1))
-        fresh.fit(
-            s_datasets,
-            epochs=setup.epochs_per_round,
-            extra_loss=loss,
-            random_state=rng.randint(2**31 - 1),
-        )
+        _defense_round(fresh, s_datasets, s_groups, s_bins, setup, rng)
     params = {
         k: torch.cat([v[:1], fresh.params[k]]) for k, v in population.params.items()
     }

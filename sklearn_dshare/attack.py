@@ -358,7 +358,30 @@ def _align_proba(classifier, V, n_bins):
     return proba
 
 
-class MeanOutputAttack(_ShadowAttack):
+class _OutputAttack(_ShadowAttack):
+    """Attacks that read only the outputs on query rows: no meta-classifier."""
+
+    def __init__(
+        self,
+        estimator,
+        confidential_property,
+        *,
+        n_shadow_models=256,
+        shadow_size=None,
+        n_queries=256,
+        device="cpu",
+        random_state=None,
+    ):
+        self.estimator = estimator
+        self.confidential_property = confidential_property
+        self.n_shadow_models = n_shadow_models
+        self.shadow_size = shadow_size
+        self.n_queries = n_queries
+        self.device = device
+        self.random_state = random_state
+
+
+class MeanOutputAttack(_OutputAttack):
     """Threshold attack on the mean predicted probability over query rows.
 
     The statistic a credit model leaks most plainly: its mean predicted
@@ -379,25 +402,6 @@ n_queries, device, random_state
     threshold_classifier_ : Pipeline
         Standardizes the mean output and fits a logistic regression.
     """
-
-    def __init__(
-        self,
-        estimator,
-        confidential_property,
-        *,
-        n_shadow_models=256,
-        shadow_size=None,
-        n_queries=256,
-        device="cpu",
-        random_state=None,
-    ):
-        self.estimator = estimator
-        self.confidential_property = confidential_property
-        self.n_shadow_models = n_shadow_models
-        self.shadow_size = shadow_size
-        self.n_queries = n_queries
-        self.device = device
-        self.random_state = random_state
 
     def _statistic(self, models):
         population = self._target_population(models)
@@ -422,7 +426,7 @@ n_queries, device, random_state
         )
 
 
-class KLDivergenceAttack(_ShadowAttack):
+class KLDivergenceAttack(_OutputAttack):
     """Pairwise KL-divergence votes between shadows of different bins.
 
     For each pair of shadows from bins ``a`` and ``b``, the model votes for
@@ -436,25 +440,6 @@ class KLDivergenceAttack(_ShadowAttack):
 n_queries, device, random_state
         As in :class:`ResponsiveCPIAttack`.
     """
-
-    def __init__(
-        self,
-        estimator,
-        confidential_property,
-        *,
-        n_shadow_models=256,
-        shadow_size=None,
-        n_queries=256,
-        device="cpu",
-        random_state=None,
-    ):
-        self.estimator = estimator
-        self.confidential_property = confidential_property
-        self.n_shadow_models = n_shadow_models
-        self.shadow_size = shadow_size
-        self.n_queries = n_queries
-        self.device = device
-        self.random_state = random_state
 
     def fit(self, X, y):
         """Train the shadows on auxiliary data and store their predictions."""

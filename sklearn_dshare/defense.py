@@ -79,7 +79,8 @@ class CPIRobustClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     device : str, default="cpu"
     random_state : int, RandomState instance or None, default=None
     verbose : int, default=0
-        1 prints one line per round.
+        1 prints one line per round (leakage, utility, seconds); 2 also shows
+        a progress bar (``tqdm.auto``) over the shadows' training.
 
     Attributes
     ----------
@@ -181,6 +182,24 @@ class CPIRobustClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             raise ValueError(f"tol must be a number >= 0, got {self.tol!r}.")
         return check_device(self.device)
 
+    def _race_setup(self, pool, rng, device, **options):
+        """The race's settings; ``pool`` holds the rows queries are drawn from."""
+        return RaceSetup(
+            estimator=self.estimator,
+            access=self.access,
+            defense_strength=float(self.defense_strength),
+            n_rounds=self.n_rounds,
+            epochs_per_round=self.epochs_per_round,
+            tol=self.tol,
+            meta_classifier=self._meta(),
+            query_pool=torch.as_tensor(pool, device=device),
+            eval_queries=pool[
+                rng.choice(len(pool), size=min(256, len(pool)), replace=False)
+            ],
+            n_bins=self.confidential_property.n_bins,
+            **options,
+        )
+
     def _meta(self):
         if self.meta_classifier is not None:
             return self.meta_classifier
@@ -271,20 +290,11 @@ class CPIRobustClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         bins = np.concatenate([[target_bin], shadow_bins])
         groups = np.concatenate([[0], groups_s])
 
-        setup = RaceSetup(
-            estimator=self.estimator,
-            access=self.access,
-            defense_strength=float(self.defense_strength),
-            n_rounds=self.n_rounds,
-            epochs_per_round=self.epochs_per_round,
+        setup = self._race_setup(
+            pool=X_train,
+            rng=rng,
+            device=device,
             approximate=self.approximate,
-            tol=self.tol,
-            meta_classifier=self._meta(),
-            query_pool=torch.as_tensor(X_train, device=device),
-            eval_queries=X_train[
-                rng.choice(len(train), size=min(256, len(train)), replace=False)
-            ],
-            n_bins=n_bins,
             verbose=self.verbose,
             redraw_shadows=draw,
             validation=(X[val], y[val]) if val.any() else None,
@@ -349,19 +359,8 @@ class CPIRobustClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         X0, _ = datasets[0]
         classes = np.unique(np.concatenate([np.asarray(d[1]) for d in datasets]))
         pool = np.concatenate([np.asarray(d[0], dtype=np.float32) for d in datasets])
-        setup = RaceSetup(
-            estimator=self.estimator,
-            access=self.access,
-            defense_strength=float(self.defense_strength),
-            n_rounds=self.n_rounds,
-            epochs_per_round=self.epochs_per_round,
-            approximate=True,
-            tol=self.tol,
-            meta_classifier=self._meta(),
-            query_pool=torch.as_tensor(pool, device=device),
-            eval_queries=pool[rng.choice(len(pool), size=256, replace=False)],
-            n_bins=self.confidential_property.n_bins,
-            measure=False,
+        setup = self._race_setup(
+            pool=pool, rng=rng, device=device, approximate=True, measure=False
         )
         population = Population.initialize(
             self.estimator,

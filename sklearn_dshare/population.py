@@ -350,7 +350,9 @@ class Population:
             self.adapter.set_training(training)
 
     # -- training ----------------------------------------------------------
-    def fit(self, datasets, *, epochs=None, extra_loss=None, random_state=None):
+    def fit(
+        self, datasets, *, epochs=None, extra_loss=None, random_state=None, verbose=0
+    ):
         """Train every member on its dataset, from the current parameters.
 
         Parameters
@@ -367,6 +369,9 @@ class Population:
             names to the stacked parameters being trained.
         random_state : int, RandomState instance or None, default=None
             Seeds this call's shuffling; None reuses the members' seeds.
+        verbose : int, default=0
+            1 shows a progress bar over epochs (``tqdm.auto``: a widget in a
+            notebook, text in a terminal).
 
         Returns
         -------
@@ -408,6 +413,7 @@ class Population:
                         extra_loss,
                         seeds,
                         early_stopping,
+                        _progress(verbose, n_epochs, self.n_members),
                     )
         finally:
             self._set_training(False)
@@ -472,8 +478,25 @@ def _epoch_batches(data, batch_sizes, n_steps, rngs, shuffle):
     return index.transpose(1, 0, 2).copy(), weight.transpose(1, 0, 2).copy()
 
 
+def _progress(verbose, n_epochs, n_members):
+    """A progress bar over epochs when ``verbose``, else None."""
+    if not verbose:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=n_epochs, desc=f"{n_members} members", unit="epoch", leave=False)
+
+
 def _train_minibatch(
-    adapter, params, data, recipe, epochs, extra_loss, seeds, early_stopping
+    adapter,
+    params,
+    data,
+    recipe,
+    epochs,
+    extra_loss,
+    seeds,
+    early_stopping,
+    progress=None,
 ):
     M = len(data.sizes)
     device = data.X.device
@@ -525,8 +548,12 @@ def _train_minibatch(
             no_improvement = np.where(stalled, no_improvement + 1, 0)
             best = np.minimum(best, loss)
             alive &= no_improvement < recipe.n_iter_no_change
+        if progress is not None:
+            progress.update(1)
         if not alive.any():
             break
+    if progress is not None:
+        progress.close()
     return n_iter
 
 
