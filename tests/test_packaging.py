@@ -63,16 +63,6 @@ def test_public_names_are_documented(name):
         assert obj.__doc__ and len(obj.__doc__.strip()) > 20
 
 
-def test_main_demo_prints_data_summary_and_model(capsys):
-    from sklearn_dshare.__main__ import main
-
-    assert main(["demo", "--portfolio-size", "600", "--epochs", "2"]) == 0
-    out = capsys.readouterr().out
-    assert "150,000 borrowers" in out
-    assert "default rate 6.68%" in out
-    assert re.search(r"AUC 0\.\d{4}", out)
-
-
 def test_main_requires_a_command(capsys):
     from sklearn_dshare.__main__ import main
 
