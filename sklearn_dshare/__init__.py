@@ -8,20 +8,24 @@ attack-defense arms race that hardens a model against it.
 
 from .attack import KLDivergenceAttack, MeanOutputAttack, ResponsiveCPIAttack
 from .defense import CPIRobustClassifier, PrivacyLeakWarning
+from .display import ArmsRaceDisplay, LeakageDisplay, PrivacyUtilityDisplay
 from .population import Population, fit_population
 from .properties import FeatureMean, FeatureRate, LabelRate
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "ArmsRaceDisplay",
     "CPIRobustClassifier",
     "FeatureMean",
     "FeatureRate",
     "KLDivergenceAttack",
     "LabelRate",
+    "LeakageDisplay",
     "MeanOutputAttack",
     "Population",
     "PrivacyLeakWarning",
+    "PrivacyUtilityDisplay",
     "ResponsiveCPIAttack",
     "fit_population",
     "__version__",

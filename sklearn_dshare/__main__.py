@@ -82,7 +82,10 @@ def _load_data(name):
 
 
 def _report_rows(rows):
-    print("| target | attack | accuracy | 95% interval | attack AUC | target AUC | s |")
+    print(
+        "| target | attack | accuracy | 95% interval | attack AUC | target AUC "
+        "| s (fits + attack) |"
+    )
     print("|---|---|---:|---|---:|---:|---:|")
     for target, attack, report, target_auc, seconds in rows:
         print(
@@ -213,7 +216,7 @@ def _save_figure(out, rows, chance):
     try:
         display = LeakageDisplay.from_report(
             {f"{target}, {attack}": report for target, attack, report, *_ in rows}
-        ).plot()
+        )
     except ImportError:
         print(
             "matplotlib is not installed; no figure (pip install "

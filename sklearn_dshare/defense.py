@@ -15,6 +15,7 @@ from ._adapters import get_adapter
 from ._arms_race import RaceSetup, run_arms_race
 from .attack import ACCESS_MODES
 from .history import History
+from .metrics import leakage_gap
 from .population import Population, check_device, member_seeds
 from .views import BlackBoxView, WhiteBoxView
 
@@ -96,6 +97,8 @@ class CPIRobustClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         skorch's history (``clf.history_[:, "leakage"]``).
     leakage_ : float
         Held-out leakage (meta-classifier accuracy) after the last round.
+    leakage_auc_ : float
+        The meta-classifier's AUC after the last round (0.5 is chance).
     n_rounds_ : int
         Defense rounds run: fewer than ``n_rounds`` when stopped by ``tol``,
         0 when ``defense_strength=0`` (nothing to defend).
@@ -315,14 +318,17 @@ class CPIRobustClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.history_ = History(history)
         self.n_rounds_ = history[-1]["round"]
         self.leakage_ = history[-1].get("leakage", np.nan)
+        self.leakage_auc_ = history[-1].get("leakage_auc", np.nan)
         self.n_samples_fit_ = len(train)
         chance = 1.0 / n_bins
-        if self.defense_strength > 0 and self.leakage_ > chance + 0.2:
+        gap = leakage_gap(self.leakage_, self.leakage_auc_, chance)
+        if self.defense_strength > 0 and gap > 0.2:
             warnings.warn(
                 f"After {self.n_rounds_} rounds the held-out attack still reads "
-                f"the bin with accuracy {self.leakage_:.2f} (chance {chance:.2f}); "
-                "do not share this model as protected. Raise defense_strength or "
-                "n_rounds.",
+                f"the bin: accuracy {self.leakage_:.2f} (chance {chance:.2f}), "
+                f"AUC {self.leakage_auc_:.2f}; far from chance on either side "
+                "means the bins can be told apart. Do not share this model as "
+                "protected; raise defense_strength or n_rounds.",
                 PrivacyLeakWarning,
                 stacklevel=2,
             )

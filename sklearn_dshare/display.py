@@ -28,8 +28,7 @@ _UTILITY_LABELS = {
     "valid_acc": "validation accuracy",
     "valid_log_loss": "validation log loss",
 }
-# The utility axis spans at least this much, so that round-to-round noise of
-# a few thousandths does not look like a collapse.
+# The smallest span of the utility axis (see _utility_limits).
 _MIN_UTILITY_SPAN = 0.1
 
 
@@ -45,10 +44,11 @@ def _pyplot(caller):
     return plt
 
 
-def _axes(ax, caller):
+def _axes(ax, caller, figsize=None):
     plt = _pyplot(caller)
     if ax is None:
-        _, ax = plt.subplots()
+        # Constrained layout keeps labels and outside legends in the figure.
+        _, ax = plt.subplots(layout="constrained", figsize=figsize)
     return ax
 
 
@@ -87,6 +87,20 @@ def _defended_estimator(estimator):
     return inner
 
 
+def _utility_limits(values):
+    """Limits that put ``values`` in the top third of the utility axis.
+
+    The leakage curves settle around chance, mid-height; the utility band
+    above them keeps the two from being read against the wrong axis. The
+    axis spans at least ``_MIN_UTILITY_SPAN``, so that round-to-round noise
+    of a few thousandths does not look like a collapse.
+    """
+    low, high = float(values.min()), float(values.max())
+    span = max(_MIN_UTILITY_SPAN, (high - low) / 0.3)
+    bottom = low - 0.62 * span
+    return bottom, bottom + span
+
+
 # -- the arms race --------------------------------------------------------------
 class ArmsRaceDisplay:
     """Leakage and utility of the defended target, round by round.
@@ -96,6 +110,10 @@ class ArmsRaceDisplay:
     accuracy of the simulated attacker's meta-classifier, with its AUC next
     to it: an accuracy far *below* chance is leakage too (the bins read with
     their labels flipped), which the AUC shows as a distance from 0.5.
+
+    The utility, on its own y-axis to the right, is drawn in the top third of
+    the plot, above the chance line where a defended model's leakage
+    settles; the legend sits below the axes.
 
     It is recommended to build the display with :meth:`from_estimator`.
 
@@ -229,7 +247,7 @@ class ArmsRaceDisplay:
             )
         ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel("round (0 = undefended)")
-        ax.set_ylabel("held-out leakage")
+        ax.set_ylabel("held-out leakage (attack accuracy, AUC)")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
         self.ax_utility_ = None
@@ -243,14 +261,19 @@ class ArmsRaceDisplay:
             )
             finite = utility[np.isfinite(utility)]
             if finite.size:
-                low, high = finite.min(), finite.max()
-                pad = max(_MIN_UTILITY_SPAN - (high - low), 0.0) / 2 + 0.01
-                self.ax_utility_.set_ylim(low - pad, high + pad)
-            self.ax_utility_.set_ylabel(label, color="C0")
-            self.ax_utility_.tick_params(axis="y", colors="C0")
+                self.ax_utility_.set_ylim(_utility_limits(finite))
+            color = self.lines_["utility"].get_color()
+            self.ax_utility_.set_ylabel(label, color=color)
+            self.ax_utility_.tick_params(axis="y", colors=color)
 
+        # Below the axes: inside, it would hide one of the two y-axes' curves.
         self.legend_ = ax.legend(
-            handles=list(self.lines_.values()), loc="upper right", fontsize="small"
+            handles=list(self.lines_.values()),
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.13),
+            ncol=2,
+            fontsize="small",
+            frameon=False,
         )
         self.ax_ = ax
         self.figure_ = ax.figure
@@ -389,8 +412,8 @@ def _float_column(values, name):
 class PrivacyUtilityDisplay:
     """The privacy-utility trade-off over defense strengths.
 
-    Each candidate of a search is a point: its leakage above chance (the
-    simulated attacker's advantage, lower is more private) on the x-axis, its
+    Each candidate of a search is a point: its leakage gap (how far the
+    simulated attacker is from guessing, lower is more private) on the x-axis, its
     utility on the y-axis, labeled with its ``defense_strength``. The Pareto
     front (no other candidate leaks less *and* scores higher) is drawn as a
     line. Good candidates lie toward the top left.
@@ -402,7 +425,7 @@ class PrivacyUtilityDisplay:
     strengths : array-like of shape (n_candidates,)
         ``defense_strength`` of each candidate.
     leakage : array-like of shape (n_candidates,)
-        Mean held-out leakage above chance, ``max(leakage_ - chance, 0)``:
+        Mean held-out leakage gap, :func:`~sklearn_dshare.metrics.leakage_gap`:
         minus the score of :func:`~sklearn_dshare.metrics.make_leakage_scorer`.
     utility : array-like of shape (n_candidates,)
         Mean test utility (accuracy, AUC, ...).
@@ -423,7 +446,7 @@ class PrivacyUtilityDisplay:
     figure_ : matplotlib Figure
     lines_ : dict of str to matplotlib Line2D
         ``"candidates"`` (all points), ``"pareto"`` (the front), ``"chance"``
-        (no leakage above chance, x = 0) and ``"best"`` when ``best_index``
+        (attacker at chance, x = 0) and ``"best"`` when ``best_index``
         is set.
     errorbar_ : matplotlib ErrorbarContainer or None
         The error bars, when standard deviations are given.
@@ -545,7 +568,7 @@ class PrivacyUtilityDisplay:
             ),
         )
         self.lines_["chance"] = ax.axvline(
-            0.0, linestyle="--", color="0.4", label="no leakage above chance"
+            0.0, linestyle="--", color="0.4", label="attacker at chance"
         )
         if self.best_index is not None:
             i = int(self.best_index)
@@ -575,8 +598,8 @@ class PrivacyUtilityDisplay:
                         )
                     )
 
-        chance = "" if self.chance is None else f" ({float(self.chance):.2f})"
-        ax.set_xlabel(f"leakage above chance{chance}  (less is more private)")
+        chance = "" if self.chance is None else f"{float(self.chance):.2f}, "
+        ax.set_xlabel(f"held-out leakage gap ({chance}less is more private)")
         ax.set_ylabel(f"mean test {self.utility_name}")
         self.legend_ = ax.legend(loc="best", fontsize="small")
         self.ax_ = ax
@@ -638,7 +661,7 @@ class PrivacyUtilityDisplay:
                 f"and of a utility scorer, named by privacy= and utility=. "
                 f"Available: {scores}."
             )
-        # The scorer is -max(leakage - chance, 0): its negation is the advantage.
+        # The scorer is minus the leakage gap: its negation is the gap.
         leakage = -_float_column(cv_results[needed[0]], needed[0])
         score = _float_column(cv_results[needed[1]], needed[1])
 
@@ -746,8 +769,9 @@ class LeakageDisplay:
         -------
         display : LeakageDisplay
         """
-        ax = _axes(ax, "LeakageDisplay.plot")
         names = [str(n) for n in self.names]
+        # Wide enough for long attack names, one row per attack.
+        ax = _axes(ax, "LeakageDisplay.plot", figsize=(8, 1.5 + 0.6 * len(names)))
         accuracy = _as_1d(self.accuracy, "accuracy")
         low = _as_1d(self.ci_low, "ci_low")
         high = _as_1d(self.ci_high, "ci_high")
@@ -811,7 +835,14 @@ class LeakageDisplay:
         ax.set_ylim(-0.7, len(names) - 0.3)
         ax.set_xlim(-0.02, 1.02)
         ax.set_xlabel("attack accuracy on the targets")
-        self.legend_ = ax.legend(loc="lower left", fontsize="small")
+        # Below the axes, clear of the rows.
+        self.legend_ = ax.legend(
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.12 - 0.2 / len(names)),
+            ncol=2,
+            fontsize="small",
+            frameon=False,
+        )
         self.ax_ = ax
         self.figure_ = ax.figure
         return self

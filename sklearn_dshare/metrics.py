@@ -6,6 +6,7 @@ from sklearn.metrics import roc_auc_score
 
 __all__ = [
     "attack_report",
+    "leakage_gap",
     "make_leakage_scorer",
     "most_private_within",
     "wilson_interval",
@@ -121,15 +122,30 @@ def _defended(estimator):
     return estimator
 
 
-def make_leakage_scorer():
-    """A scorer for ``GridSearchCV``: minus the held-out leakage above chance.
+def leakage_gap(leakage, leakage_auc, chance):
+    """How far an attack is from guessing: ``max(|acc - chance|, |AUC - 0.5|)``.
 
-    The score is ``-max(leakage_ - chance, 0)`` read off the fitted
-    :class:`~sklearn_dshare.CPIRobustClassifier` (alone or as the last step
-    of a pipeline): 0 for a model that leaks nothing the race could measure,
-    negative otherwise, so that greater is better as scikit-learn expects.
-    It ignores the rows it is given: leakage is a property of the model's
-    training, measured during ``fit`` on held-out shadow models.
+    Both sides count: an attack far *below* chance, or with an AUC far below
+    0.5, separates the bins with the labels flipped, which is as good as
+    reading them. A NaN AUC (one bin only) is left out.
+    """
+    gap = abs(float(leakage) - chance)
+    if np.isfinite(leakage_auc):
+        gap = max(gap, abs(float(leakage_auc) - 0.5))
+    return gap
+
+
+def make_leakage_scorer():
+    """A scorer for ``GridSearchCV``: minus the held-out leakage gap.
+
+    The score is ``-leakage_gap(leakage_, leakage_auc_, chance)`` read off
+    the fitted :class:`~sklearn_dshare.CPIRobustClassifier` (alone or as the
+    last step of a pipeline): 0 for a model whose simulated attacker does no
+    better than guessing, negative otherwise (above chance, or below it,
+    which means the bins are read with the labels flipped), so that greater
+    is better as scikit-learn expects. It ignores the rows it is given:
+    leakage is a property of the model's training, measured during ``fit``
+    on held-out shadow models.
 
     Pair it with an accuracy or AUC scorer and :func:`most_private_within`
     as ``refit``, so the search does not simply pick the weakest defense.
@@ -146,7 +162,7 @@ def make_leakage_scorer():
     def leakage_score(estimator, X, y=None):
         clf = _defended(estimator)
         chance = 1.0 / clf.confidential_property.n_bins
-        return -max(float(clf.leakage_) - chance, 0.0)
+        return -leakage_gap(clf.leakage_, getattr(clf, "leakage_auc_", np.nan), chance)
 
     return leakage_score
 

@@ -237,22 +237,29 @@ def defended(provider_data):
     return fit_quietly(small_defense(), *provider_data)
 
 
+def gap(clf, chance=0.5):
+    return max(abs(clf.leakage_ - chance), abs(clf.leakage_auc_ - 0.5))
+
+
 def test_leakage_scorer_reads_a_fitted_defense(defended, provider_data):
     scorer = make_leakage_scorer()
     X, y = provider_data
-    expected = -max(defended.leakage_ - 0.5, 0.0)
+    expected = -gap(defended)
     assert scorer(defended, X, y) == pytest.approx(expected)
     assert scorer(defended, None) == pytest.approx(expected)  # rows are ignored
 
     leaky = copy.deepcopy(defended)
-    leaky.leakage_ = 0.9
+    leaky.leakage_, leaky.leakage_auc_ = 0.9, 0.6
     assert scorer(leaky, X, y) == pytest.approx(-0.4)
+    flipped = copy.deepcopy(defended)
+    flipped.leakage_, flipped.leakage_auc_ = 0.45, 0.1  # separable, labels flipped
+    assert scorer(flipped, X, y) == pytest.approx(-0.4)
     private = copy.deepcopy(defended)
-    private.leakage_ = 0.3  # below chance counts as no leakage
+    private.leakage_, private.leakage_auc_ = 0.5, 0.5
     assert scorer(private, X, y) == 0.0
-    # Chance is 1 / n_bins.
+    # Chance is 1 / n_bins; a NaN AUC is left out.
     private.set_params(confidential_property=RATE3)
-    private.leakage_ = 0.5
+    private.leakage_auc_ = np.nan
     assert scorer(private, X, y) == pytest.approx(-(0.5 - 1 / 3))
 
 
@@ -260,9 +267,7 @@ def test_leakage_scorer_reads_a_pipelines_last_step(provider_data):
     X, y = provider_data
     pipeline = fit_quietly(make_pipeline(StandardScaler(), small_defense()), X, y)
     clf = pipeline.steps[-1][1]
-    assert make_leakage_scorer()(pipeline, X, y) == pytest.approx(
-        -max(clf.leakage_ - 0.5, 0.0)
-    )
+    assert make_leakage_scorer()(pipeline, X, y) == pytest.approx(-gap(clf))
 
 
 @pytest.mark.parametrize(
@@ -298,7 +303,7 @@ def test_grid_search_with_leakage_scorer_and_privacy_refit(provider_data):
     assert privacy[search.best_index_] == privacy.max()
     # The scorer also reads a search's best estimator.
     assert make_leakage_scorer()(search, X, y) == pytest.approx(
-        -max(search.best_estimator_.leakage_ - 0.5, 0.0)
+        -gap(search.best_estimator_)
     )
 
 
