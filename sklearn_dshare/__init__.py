@@ -7,6 +7,7 @@ attack-defense arms race that hardens a model against it.
 """
 
 from .attack import KLDivergenceAttack, MeanOutputAttack, ResponsiveCPIAttack
+from .baselines import AdversarialFineTuneClassifier, PropertyUnlearningClassifier
 from .defense import CPIRobustClassifier, PrivacyLeakWarning
 from .display import ArmsRaceDisplay, LeakageDisplay, PrivacyUtilityDisplay
 from .population import Population, fit_population
@@ -15,6 +16,7 @@ from .properties import FeatureMean, FeatureRate, LabelRate
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "AdversarialFineTuneClassifier",
     "ArmsRaceDisplay",
     "CPIRobustClassifier",
     "FeatureMean",
@@ -26,6 +28,7 @@ __all__ = [
     "Population",
     "PrivacyLeakWarning",
     "PrivacyUtilityDisplay",
+    "PropertyUnlearningClassifier",
     "ResponsiveCPIAttack",
     "fit_population",
     "__version__",

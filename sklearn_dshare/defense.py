@@ -33,7 +33,289 @@ def _delegate(method):
     return check
 
 
-class CPIRobustClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+class _BaseDefense(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+    """What every defense shares: validation, the population, prediction.
+
+    A defense trains the target together with shadow models resampled from
+    the provider's data across the property's bins, in two groups (see
+    ``_arms_race``). Subclasses define their parameters and ``_defend``,
+    which trains that population; ``fit`` keeps member 0, the target, and
+    ``defend_population`` trains a responsive attacker's shadows the same way.
+    """
+
+    # (name, minimum) of integer parameters checked besides n_shadow_models.
+    _int_params = ()
+
+    def _n_rounds(self):
+        return self.n_rounds
+
+    def _epochs_per_round(self):
+        return self.epochs_per_round
+
+    def _defend(self, population, datasets, bins, groups, setup, rng):
+        """Train ``population``; return it and the per-round history."""
+        raise NotImplementedError
+
+    # -- validation ---------------------------------------------------------
+    def _check_params(self):
+        get_adapter(self.estimator).recipe()
+        if self.access not in ACCESS_MODES:
+            raise ValueError(
+                f"access must be one of {ACCESS_MODES}, got {self.access!r}."
+            )
+        strength = self.defense_strength
+        if (
+            not isinstance(strength, numbers.Real)
+            or not np.isfinite(strength)
+            or strength < 0
+        ):
+            raise ValueError(
+                f"defense_strength must be a finite number >= 0, got {strength!r}."
+            )
+        n_bins = self.confidential_property.n_bins
+        for name, minimum in (("n_shadow_models", 4 * n_bins), *self._int_params):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or value < minimum:
+                hint = (
+                    f" (4 per bin, so that each of the two groups holds "
+                    f"out at least 2 shadows of each of the {n_bins} bins)"
+                    if name == "n_shadow_models"
+                    else ""
+                )
+                raise ValueError(
+                    f"{name} must be an integer >= {minimum}{hint}, got {value!r}."
+                )
+        if not 0 <= self.validation_fraction < 0.5:
+            raise ValueError(
+                "validation_fraction must be in [0, 0.5), got "
+                f"{self.validation_fraction!r}."
+            )
+        tol = getattr(self, "tol", 0.0)
+        if not isinstance(tol, numbers.Real) or tol < 0:
+            raise ValueError(f"tol must be a number >= 0, got {tol!r}.")
+        return check_device(self.device)
+
+    def _race_setup(self, pool, rng, device, **options):
+        """The race's settings; ``pool`` holds the rows queries are drawn from."""
+        return RaceSetup(
+            estimator=self.estimator,
+            access=self.access,
+            defense_strength=float(self.defense_strength),
+            n_rounds=self._n_rounds(),
+            epochs_per_round=self._epochs_per_round(),
+            tol=getattr(self, "tol", 0.0),
+            meta_classifier=self._meta(),
+            query_pool=torch.as_tensor(pool, device=device),
+            eval_queries=pool[
+                rng.choice(len(pool), size=min(256, len(pool)), replace=False)
+            ],
+            n_bins=self.confidential_property.n_bins,
+            **options,
+        )
+
+    def _meta(self):
+        if self.meta_classifier is not None:
+            return self.meta_classifier
+        view = WhiteBoxView() if self.access == "white-box" else BlackBoxView(None)
+        return view.default_meta_classifier()
+
+    # -- fit --------------------------------------------------------------
+    def fit(self, X, y, *, property_data=None):
+        """Train the target and its shadows on ``(X, y)``; keep the defended target.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        property_data : array-like of shape (n_samples, n_columns), default=None
+            Columns the confidential property reads instead of ``X`` (for
+            example a region the model never sees); route it through a
+            ``Pipeline`` with ``set_fit_request(property_data=True)``.
+
+        Returns
+        -------
+        self : estimator
+        """
+        device = self._check_params()
+        X, y = validate_data(self, X, y, dtype=np.float32)
+        check_classification_targets(y)
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise ValueError(
+                f"y holds one class ({classes[0]!r}); a classifier needs at least "
+                "two classes."
+            )
+        rng = check_random_state(self.random_state)
+        prop = self.confidential_property
+        P = X if property_data is None else property_data
+        if property_data is not None and _num_samples(property_data) != len(y):
+            raise ValueError(
+                f"property_data has {_num_samples(property_data)} rows but X has "
+                f"{len(y)}; pass one row of property data per training row."
+            )
+
+        # Hold out the target's validation rows first, stratified.
+        n = len(y)
+        val = np.zeros(n, dtype=bool)
+        if self.validation_fraction > 0:
+            for c in classes:
+                rows = np.flatnonzero(y == c)
+                k = int(round(self.validation_fraction * len(rows)))
+                val[rng.choice(rows, size=min(k, len(rows) - 1), replace=False)] = True
+        train = np.flatnonzero(~val)
+        X_train, y_train = X[train], y[train]
+        P_train = _rows(P, train)
+        size = self.shadow_size if self.shadow_size is not None else len(train)
+        self.property_value_ = prop.value(P_train, y_train)
+        target_bin = prop.bin_of(self.property_value_)
+        if target_bin < 0:
+            warnings.warn(
+                f"The training data's {type(prop).__name__} is "
+                f"{self.property_value_:.4g}, in none of the bins "
+                f"{prop.intervals}; the defense aligns the bins' shadows but "
+                "the target takes no part in the alignment. Choose bins that "
+                "contain the provider's own value.",
+                UserWarning,
+                stacklevel=2,
+            )
+
+        # Shadows: bootstrap resamples in every bin (the property lives in P).
+        def draw(seed, wanted_bins):
+            local = check_random_state(seed)
+            datasets = []
+            for b in wanted_bins:
+                rows = prop.resample_index(
+                    P_train, y_train, int(b), size, random_state=local, replace=True
+                )
+                datasets.append((X_train[rows], y_train[rows]))
+            return datasets, np.asarray(wanted_bins)
+
+        M = self.n_shadow_models
+        n_bins = prop.n_bins
+        shadow_bins = rng.permutation(np.arange(M) % n_bins)
+        # Two groups, each balanced over bins: alternate within each bin.
+        groups_s = np.empty(M, dtype=int)
+        for b in range(n_bins):
+            members = np.flatnonzero(shadow_bins == b)
+            groups_s[members] = np.arange(len(members)) % 2
+        shadows, _ = draw(rng.randint(2**31 - 1), shadow_bins)
+        datasets = [(X_train, y_train), *shadows]
+        bins = np.concatenate([[target_bin], shadow_bins])
+        groups = np.concatenate([[0], groups_s])
+
+        setup = self._race_setup(
+            pool=X_train,
+            rng=rng,
+            device=device,
+            approximate=getattr(self, "approximate", True),
+            verbose=self.verbose,
+            redraw_shadows=draw,
+            validation=(X[val], y[val]) if val.any() else None,
+        )
+        population = Population.initialize(
+            self.estimator,
+            len(datasets),
+            n_features=X.shape[1],
+            classes=classes,
+            seeds=member_seeds(rng, len(datasets)),
+            device=device,
+        )
+        population, history = self._defend(
+            population, datasets, bins, groups, setup, rng
+        )
+        self.estimator_ = population[[0]].to_estimators()[0]
+        self.classes_ = classes
+        self.history_ = History(history)
+        self.n_rounds_ = history[-1]["round"]
+        self.leakage_ = history[-1].get("leakage", np.nan)
+        self.leakage_auc_ = history[-1].get("leakage_auc", np.nan)
+        self.n_samples_fit_ = len(train)
+        chance = 1.0 / n_bins
+        gap = leakage_gap(self.leakage_, self.leakage_auc_, chance)
+        if self.defense_strength > 0 and gap > 0.2:
+            warnings.warn(
+                f"After {self.n_rounds_} rounds the held-out attack still reads "
+                f"the bin: accuracy {self.leakage_:.2f} (chance {chance:.2f}), "
+                f"AUC {self.leakage_auc_:.2f}; far from chance on either side "
+                "means the bins can be told apart. Do not share this model as "
+                "protected; raise defense_strength or n_rounds.",
+                PrivacyLeakWarning,
+                stacklevel=2,
+            )
+        return self
+
+    def defend_population(self, datasets, bins, *, random_state=None, device="cpu"):
+        """Train members through this defense, as the provider trains its target.
+
+        The responsive attacker's entry point: its shadow datasets are split
+        into replicas of the provider's population (1 + ``n_shadow_models``
+        members, two groups each) and every replica runs the same race,
+        aligned separately, side by side in one population.
+
+        Returns
+        -------
+        population : Population
+            The defended members, in the order of ``datasets``.
+        """
+        self._check_params()
+        rng = check_random_state(random_state)
+        datasets, bins = list(datasets), np.asarray(bins)
+        n = len(datasets)
+        replica_size = self.n_shadow_models + 1
+        n_replicas = max(1, int(round(n / replica_size)))
+        replica = np.empty(n, dtype=int)
+        half = np.empty(n, dtype=int)
+        # Deal every bin's members round-robin over replicas and halves.
+        for b in np.unique(bins):
+            members = rng.permutation(np.flatnonzero(bins == b))
+            slot = np.arange(len(members))
+            replica[members] = slot % n_replicas
+            half[members] = (slot // n_replicas) % 2
+        groups = 2 * replica + half
+        X0, _ = datasets[0]
+        classes = np.unique(np.concatenate([np.asarray(d[1]) for d in datasets]))
+        pool = np.concatenate([np.asarray(d[0], dtype=np.float32) for d in datasets])
+        setup = self._race_setup(
+            pool=pool, rng=rng, device=device, approximate=True, measure=False
+        )
+        population = Population.initialize(
+            self.estimator,
+            n,
+            n_features=np.asarray(X0).shape[1],
+            classes=classes,
+            seeds=member_seeds(rng, n),
+            device=device,
+        )
+        population, _ = self._defend(population, datasets, bins, groups, setup, rng)
+        return population
+
+    # -- prediction ---------------------------------------------------------
+    def predict(self, X):
+        """Class labels from the defended model."""
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(1)]
+
+    def predict_proba(self, X):
+        """Class probabilities from the defended model, ``(n_samples, n_classes)``."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float32, reset=False)
+        return np.asarray(self.estimator_.predict_proba(X), dtype=np.float64)
+
+    @available_if(_delegate("decision_function"))
+    def decision_function(self, X):
+        """The defended model's decision function (where the base has one)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float32, reset=False)
+        return self.estimator_.decision_function(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.non_deterministic = False
+        return tags
+
+
+class CPIRobustClassifier(_BaseDefense):
     """A classifier hardened against confidential property inference.
 
     ``fit`` trains the base estimator and, side by side, a population of
@@ -143,266 +425,10 @@ class CPIRobustClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    # -- validation ---------------------------------------------------------
-    def _check_params(self):
-        get_adapter(self.estimator).recipe()
-        if self.access not in ACCESS_MODES:
-            raise ValueError(
-                f"access must be one of {ACCESS_MODES}, got {self.access!r}."
-            )
-        strength = self.defense_strength
-        if (
-            not isinstance(strength, numbers.Real)
-            or not np.isfinite(strength)
-            or strength < 0
-        ):
-            raise ValueError(
-                f"defense_strength must be a finite number >= 0, got {strength!r}."
-            )
-        n_bins = self.confidential_property.n_bins
-        for name, minimum in (
-            ("n_rounds", 0),
-            ("epochs_per_round", 1),
-            ("n_shadow_models", 4 * n_bins),
-        ):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or value < minimum:
-                hint = (
-                    f" (4 per bin, so that each of the two groups holds "
-                    f"out at least 2 shadows of each of the {n_bins} bins)"
-                    if name == "n_shadow_models"
-                    else ""
-                )
-                raise ValueError(
-                    f"{name} must be an integer >= {minimum}{hint}, got {value!r}."
-                )
-        if not 0 <= self.validation_fraction < 0.5:
-            raise ValueError(
-                "validation_fraction must be in [0, 0.5), got "
-                f"{self.validation_fraction!r}."
-            )
-        if not isinstance(self.tol, numbers.Real) or self.tol < 0:
-            raise ValueError(f"tol must be a number >= 0, got {self.tol!r}.")
-        return check_device(self.device)
+    _int_params = (("n_rounds", 0), ("epochs_per_round", 1))
 
-    def _race_setup(self, pool, rng, device, **options):
-        """The race's settings; ``pool`` holds the rows queries are drawn from."""
-        return RaceSetup(
-            estimator=self.estimator,
-            access=self.access,
-            defense_strength=float(self.defense_strength),
-            n_rounds=self.n_rounds,
-            epochs_per_round=self.epochs_per_round,
-            tol=self.tol,
-            meta_classifier=self._meta(),
-            query_pool=torch.as_tensor(pool, device=device),
-            eval_queries=pool[
-                rng.choice(len(pool), size=min(256, len(pool)), replace=False)
-            ],
-            n_bins=self.confidential_property.n_bins,
-            **options,
-        )
-
-    def _meta(self):
-        if self.meta_classifier is not None:
-            return self.meta_classifier
-        view = WhiteBoxView() if self.access == "white-box" else BlackBoxView(None)
-        return view.default_meta_classifier()
-
-    # -- fit --------------------------------------------------------------
-    def fit(self, X, y, *, property_data=None):
-        """Run the arms race on ``(X, y)`` and keep the defended target.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        property_data : array-like of shape (n_samples, n_columns), default=None
-            Columns the confidential property reads instead of ``X`` (for
-            example a region the model never sees); route it through a
-            ``Pipeline`` with ``set_fit_request(property_data=True)``.
-
-        Returns
-        -------
-        self : CPIRobustClassifier
-        """
-        device = self._check_params()
-        X, y = validate_data(self, X, y, dtype=np.float32)
-        check_classification_targets(y)
-        classes = np.unique(y)
-        if len(classes) < 2:
-            raise ValueError(
-                f"y holds one class ({classes[0]!r}); a classifier needs at least "
-                "two classes."
-            )
-        rng = check_random_state(self.random_state)
-        prop = self.confidential_property
-        P = X if property_data is None else property_data
-        if property_data is not None and _num_samples(property_data) != len(y):
-            raise ValueError(
-                f"property_data has {_num_samples(property_data)} rows but X has "
-                f"{len(y)}; pass one row of property data per training row."
-            )
-
-        # Hold out the target's validation rows first, stratified.
-        n = len(y)
-        val = np.zeros(n, dtype=bool)
-        if self.validation_fraction > 0:
-            for c in classes:
-                rows = np.flatnonzero(y == c)
-                k = int(round(self.validation_fraction * len(rows)))
-                val[rng.choice(rows, size=min(k, len(rows) - 1), replace=False)] = True
-        train = np.flatnonzero(~val)
-        X_train, y_train = X[train], y[train]
-        P_train = _rows(P, train)
-        size = self.shadow_size if self.shadow_size is not None else len(train)
-        self.property_value_ = prop.value(P_train, y_train)
-        target_bin = prop.bin_of(self.property_value_)
-        if target_bin < 0:
-            warnings.warn(
-                f"The training data's {type(prop).__name__} is "
-                f"{self.property_value_:.4g}, in none of the bins "
-                f"{prop.intervals}; the defense aligns the bins' shadows but "
-                "the target takes no part in the alignment. Choose bins that "
-                "contain the provider's own value.",
-                UserWarning,
-                stacklevel=2,
-            )
-
-        # Shadows: bootstrap resamples in every bin (the property lives in P).
-        def draw(seed, wanted_bins):
-            local = check_random_state(seed)
-            datasets = []
-            for b in wanted_bins:
-                rows = prop.resample_index(
-                    P_train, y_train, int(b), size, random_state=local, replace=True
-                )
-                datasets.append((X_train[rows], y_train[rows]))
-            return datasets, np.asarray(wanted_bins)
-
-        M = self.n_shadow_models
-        n_bins = prop.n_bins
-        shadow_bins = rng.permutation(np.arange(M) % n_bins)
-        # Two groups, each balanced over bins: alternate within each bin.
-        groups_s = np.empty(M, dtype=int)
-        for b in range(n_bins):
-            members = np.flatnonzero(shadow_bins == b)
-            groups_s[members] = np.arange(len(members)) % 2
-        shadows, _ = draw(rng.randint(2**31 - 1), shadow_bins)
-        datasets = [(X_train, y_train), *shadows]
-        bins = np.concatenate([[target_bin], shadow_bins])
-        groups = np.concatenate([[0], groups_s])
-
-        setup = self._race_setup(
-            pool=X_train,
-            rng=rng,
-            device=device,
-            approximate=self.approximate,
-            verbose=self.verbose,
-            redraw_shadows=draw,
-            validation=(X[val], y[val]) if val.any() else None,
-        )
-        population = Population.initialize(
-            self.estimator,
-            len(datasets),
-            n_features=X.shape[1],
-            classes=classes,
-            seeds=member_seeds(rng, len(datasets)),
-            device=device,
-        )
-        population, history = run_arms_race(
-            population, datasets, bins, groups, setup, rng
-        )
-        self.estimator_ = population[[0]].to_estimators()[0]
-        self.classes_ = classes
-        self.history_ = History(history)
-        self.n_rounds_ = history[-1]["round"]
-        self.leakage_ = history[-1].get("leakage", np.nan)
-        self.leakage_auc_ = history[-1].get("leakage_auc", np.nan)
-        self.n_samples_fit_ = len(train)
-        chance = 1.0 / n_bins
-        gap = leakage_gap(self.leakage_, self.leakage_auc_, chance)
-        if self.defense_strength > 0 and gap > 0.2:
-            warnings.warn(
-                f"After {self.n_rounds_} rounds the held-out attack still reads "
-                f"the bin: accuracy {self.leakage_:.2f} (chance {chance:.2f}), "
-                f"AUC {self.leakage_auc_:.2f}; far from chance on either side "
-                "means the bins can be told apart. Do not share this model as "
-                "protected; raise defense_strength or n_rounds.",
-                PrivacyLeakWarning,
-                stacklevel=2,
-            )
-        return self
-
-    def defend_population(self, datasets, bins, *, random_state=None, device="cpu"):
-        """Train members through this defense, as the provider trains its target.
-
-        The responsive attacker's entry point: its shadow datasets are split
-        into replicas of the provider's population (1 + ``n_shadow_models``
-        members, two groups each) and every replica runs the same race,
-        aligned separately, side by side in one population.
-
-        Returns
-        -------
-        population : Population
-            The defended members, in the order of ``datasets``.
-        """
-        self._check_params()
-        rng = check_random_state(random_state)
-        datasets, bins = list(datasets), np.asarray(bins)
-        n = len(datasets)
-        replica_size = self.n_shadow_models + 1
-        n_replicas = max(1, int(round(n / replica_size)))
-        replica = np.empty(n, dtype=int)
-        half = np.empty(n, dtype=int)
-        # Deal every bin's members round-robin over replicas and halves.
-        for b in np.unique(bins):
-            members = rng.permutation(np.flatnonzero(bins == b))
-            slot = np.arange(len(members))
-            replica[members] = slot % n_replicas
-            half[members] = (slot // n_replicas) % 2
-        groups = 2 * replica + half
-        X0, _ = datasets[0]
-        classes = np.unique(np.concatenate([np.asarray(d[1]) for d in datasets]))
-        pool = np.concatenate([np.asarray(d[0], dtype=np.float32) for d in datasets])
-        setup = self._race_setup(
-            pool=pool, rng=rng, device=device, approximate=True, measure=False
-        )
-        population = Population.initialize(
-            self.estimator,
-            n,
-            n_features=np.asarray(X0).shape[1],
-            classes=classes,
-            seeds=member_seeds(rng, n),
-            device=device,
-        )
-        population, _ = run_arms_race(population, datasets, bins, groups, setup, rng)
-        return population
-
-    # -- prediction ---------------------------------------------------------
-    def predict(self, X):
-        """Class labels from the defended model."""
-        proba = self.predict_proba(X)
-        return self.classes_[proba.argmax(1)]
-
-    def predict_proba(self, X):
-        """Class probabilities from the defended model, ``(n_samples, n_classes)``."""
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float32, reset=False)
-        return np.asarray(self.estimator_.predict_proba(X), dtype=np.float64)
-
-    @available_if(_delegate("decision_function"))
-    def decision_function(self, X):
-        """The defended model's decision function (where the base has one)."""
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float32, reset=False)
-        return self.estimator_.decision_function(X)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
-        tags.non_deterministic = False
-        return tags
+    def _defend(self, population, datasets, bins, groups, setup, rng):
+        return run_arms_race(population, datasets, bins, groups, setup, rng)
 
 
 def _rows(P, index):
