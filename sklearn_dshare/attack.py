@@ -216,10 +216,12 @@ class ResponsiveCPIAttack(_ShadowAttack):
     meta_classifier : classifier, default=None
         Fitted on views; None uses each view's default
         (:class:`~sklearn_dshare.views.MetaClassifier`).
-    defense : CPIRobustClassifier, default=None
-        None is the classic attack. A defense makes the attack responsive:
-        the shadows are trained through that defense, as the provider trains
-        its model (Kerckhoffs: the attacker knows the defense).
+    defense : defense estimator, default=None
+        None is the classic attack. A defense (``CPIRobustClassifier``, a
+        baseline of :mod:`sklearn_dshare.baselines`, or anything with a
+        ``defend_population`` method) makes the attack responsive: the
+        shadows are trained through that defense, as the provider trains its
+        model (Kerckhoffs: the attacker knows the defense).
     device : str, default="cpu"
     random_state : int, RandomState instance or None, default=None
     verbose : int, default=0
