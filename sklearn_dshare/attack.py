@@ -25,6 +25,7 @@ shadows, and ``predict(models)`` takes a list of fitted estimators.
 
 import numbers
 import time
+import warnings
 
 import numpy as np
 import torch
@@ -42,6 +43,7 @@ from .views import BlackBoxView, WhiteBoxView, as_population
 __all__ = ["KLDivergenceAttack", "MeanOutputAttack", "ResponsiveCPIAttack"]
 
 ACCESS_MODES = ("black-box", "white-box")
+RESPONSIVE_MODES = ("refit", "replicas")
 
 
 def sample_shadow_datasets(
@@ -121,7 +123,7 @@ class _ShadowAttack(BaseEstimator):
         rng = check_random_state(self.random_state)
         start = time.perf_counter()
         datasets, bins = sample_shadow_datasets(
-            self.confidential_property, X, y, n_shadow, size, rng
+            self.confidential_property, X, y, n_shadow, self._dataset_size(size), rng
         )
         self.query_X_ = (
             X[rng.choice(X.shape[0], size=n_queries, replace=False)]
@@ -148,6 +150,10 @@ class _ShadowAttack(BaseEstimator):
             device=self.device_,
         )
         return population.fit(datasets)
+
+    def _dataset_size(self, size):
+        """Rows drawn per shadow dataset for shadows trained on ``size`` rows."""
+        return size
 
     @property
     def shadow_models_(self):
@@ -222,6 +228,16 @@ class ResponsiveCPIAttack(_ShadowAttack):
         ``defend_population`` method) makes the attack responsive: the
         shadows are trained through that defense, as the provider trains its
         model (Kerckhoffs: the attacker knows the defense).
+    responsive_mode : {"refit", "replicas"}, default="refit"
+        How the responsive attacker trains its shadows. "refit": each shadow
+        is the target of its own fit of the defense on the shadow's dataset,
+        exactly as the provider trains its model (one defended fit per
+        shadow; slow). "replicas": the shadows are the members of a few
+        defended populations trained side by side
+        (``defense.defend_population``); much faster, but every member is
+        then a resampled shadow, while the provider's target is trained on
+        its own data among shadows resampled from it, and the attacker's
+        view of the defense can be skewed (see ``docs/evaluation.md``).
     device : str, default="cpu"
     random_state : int, RandomState instance or None, default=None
     verbose : int, default=0
@@ -268,6 +284,7 @@ class ResponsiveCPIAttack(_ShadowAttack):
         n_queries=256,
         meta_classifier=None,
         defense=None,
+        responsive_mode="refit",
         device="cpu",
         random_state=None,
         verbose=0,
@@ -280,6 +297,7 @@ class ResponsiveCPIAttack(_ShadowAttack):
         self.n_queries = n_queries
         self.meta_classifier = meta_classifier
         self.defense = defense
+        self.responsive_mode = responsive_mode
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -336,14 +354,38 @@ class ResponsiveCPIAttack(_ShadowAttack):
             )
         return self
 
+    def _dataset_size(self, size):
+        if self.defense is None or self.responsive_mode != "refit":
+            return size
+        # A defended fit holds out validation rows: draw enough rows that each
+        # shadow's model trains on `size` of them, as the target did.
+        held_out = getattr(self.defense, "validation_fraction", 0.0) or 0.0
+        return int(np.ceil(size / (1.0 - held_out)))
+
     def _train_population(self, datasets, bins, rng):
         if self.defense is None:
             return super()._train_population(datasets, bins, rng)
-        # The responsive attacker: the same defense, the attacker's shadows.
+        if self.responsive_mode not in RESPONSIVE_MODES:
+            raise ValueError(
+                f"responsive_mode must be one of {RESPONSIVE_MODES}, got "
+                f"{self.responsive_mode!r}."
+            )
         defense = clone(self.defense).set_params(estimator=self.estimator)
-        return defense.defend_population(
-            datasets, bins, random_state=rng, device=self.device_
-        )
+        if self.responsive_mode == "replicas":
+            return defense.defend_population(
+                datasets, bins, random_state=rng, device=self.device_
+            )
+        # "refit": every shadow is the target of its own defended fit, exactly
+        # as the provider trains its model (its own shadows resampled from its
+        # own data), so the attacker sees the defense as the target went
+        # through it.
+        shadows = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # leak warnings of the fits
+            for (X_i, y_i), seed in zip(datasets, member_seeds(rng, len(datasets))):
+                fit = clone(defense).set_params(random_state=int(seed), verbose=0)
+                shadows.append(fit.fit(X_i, y_i).estimator_)
+        return Population.from_estimators(shadows, device=self.device_)
 
     def predict_proba(self, models):
         """Bin probabilities of each model, shape ``(n_models, n_bins)``."""
