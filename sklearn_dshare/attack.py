@@ -383,7 +383,9 @@ class ResponsiveCPIAttack(_ShadowAttack):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # leak warnings of the fits
             for (X_i, y_i), seed in zip(datasets, member_seeds(rng, len(datasets))):
-                fit = clone(defense).set_params(random_state=int(seed), verbose=0)
+                fit = clone(defense).set_params(random_state=int(seed))
+                if "verbose" in fit.get_params():
+                    fit.set_params(verbose=0)
                 shadows.append(fit.fit(X_i, y_i).estimator_)
         return Population.from_estimators(shadows, device=self.device_)
 

@@ -473,7 +473,9 @@ def test_responsive_attack_trains_shadows_through_the_defense(
     X_a, y_a, _, _ = credit
     models, _ = few_targets
     defense = small_defense(access=access)
-    responsive = small_attack(access=access, defense=defense).fit(X_a, y_a)
+    responsive = small_attack(
+        access=access, defense=defense, responsive_mode="replicas"
+    ).fit(X_a, y_a)
 
     assert len(spy_defend) == 1
     call = spy_defend[0]
@@ -506,11 +508,47 @@ def test_responsive_attack_trains_shadows_through_the_defense(
 def test_shadow_size_none_reads_the_fitted_defense(credit, fitted_defense, spy_defend):
     X_a, y_a, _, _ = credit
     assert fitted_defense.n_samples_fit_ == 360
-    attack = small_attack(shadow_size=None, defense=fitted_defense).fit(X_a, y_a)
+    attack = small_attack(
+        shadow_size=None, defense=fitted_defense, responsive_mode="replicas"
+    ).fit(X_a, y_a)
     assert attack.shadow_size is None
     sizes = {len(y) for _, y in spy_defend[0]["datasets"]}
     assert sizes == {fitted_defense.n_samples_fit_}
     assert len(attack.shadow_models_) == 16
+
+
+def test_refit_mode_trains_each_shadow_as_a_defended_target(credit, monkeypatch):
+    X_a, y_a, _, _ = credit
+    fits = []
+    original = CPIRobustClassifier.fit
+
+    def spy(self, X, y, **kwargs):
+        fits.append((self, len(y)))
+        return original(self, X, y, **kwargs)
+
+    monkeypatch.setattr(CPIRobustClassifier, "fit", spy)
+    defense = small_defense()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PrivacyLeakWarning)
+        attack = small_attack(defense=defense, n_shadow_models=8).fit(X_a, y_a)
+    assert attack.responsive_mode == "refit"
+    assert len(fits) == 8
+    assert all(fit is not defense for fit, _ in fits)
+    assert len({fit.random_state for fit, _ in fits}) == 8
+    # Each defended fit holds out validation rows: its target trains on 200.
+    assert {n for _, n in fits} == {int(np.ceil(200 / 0.9))}
+    # (to a row: the stratified split rounds per class)
+    assert all(abs(fit.n_samples_fit_ - 200) <= 1 for fit, _ in fits)
+    trained = [fit.estimator_ for fit, _ in fits]
+    for name, value in attack.shadow_population_.params.items():
+        stacked = Population.from_estimators(trained).params[name]
+        torch.testing.assert_close(value, stacked)
+
+
+def test_unknown_responsive_mode_is_refused(credit):
+    X_a, y_a, _, _ = credit
+    with pytest.raises(ValueError, match="responsive_mode"):
+        small_attack(defense=small_defense(), responsive_mode="fast").fit(X_a, y_a)
 
 
 @pytest.mark.parametrize("cls", ATTACKS)
