@@ -55,6 +55,9 @@ PORTFOLIO_SIZE = 600 if SMALL else 2_000
 TARGETS_PER_BIN = 2 if SMALL else 6
 N_SHADOW_MODELS = 8 if SMALL else 32  # the defense's own population
 N_ATTACK_SHADOWS = 16 if SMALL else 128
+# The responsive attacker trains every shadow as its own defended fit
+# (exactly as the provider), so it affords fewer of them.
+N_RESPONSIVE_SHADOWS = 8 if SMALL else 48
 N_ROUNDS = 1 if SMALL else 5
 
 # %%
@@ -105,7 +108,12 @@ attack = {"shadow_size": PORTFOLIO_SIZE, "n_shadow_models": N_ATTACK_SHADOWS}
 classic = ResponsiveCPIAttack(recipe, secret, random_state=0, **attack)
 classic.fit(X_attacker, y_attacker)
 responsive = ResponsiveCPIAttack(
-    recipe, secret, defense=defense, random_state=0, **attack
+    recipe,
+    secret,
+    defense=defense,
+    random_state=0,
+    shadow_size=defenses[0].n_samples_fit_,  # rows each target trained on
+    n_shadow_models=N_RESPONSIVE_SHADOWS,
 )
 responsive.fit(X_attacker, y_attacker)
 
