@@ -623,3 +623,20 @@ def test_skorch_fit_leaves_global_torch_rng_alone(data):
     state = torch.random.get_rng_state().clone()
     tiny(skorch_net()).fit(X, y)
     assert torch.equal(state, torch.random.get_rng_state())
+
+
+@leaky
+def test_verbose_2_adds_a_progress_bar_over_the_shadows(data, capsys):
+    X, y = data
+    tiny(BASES["mlp"](), n_rounds=1, tol=0.0, verbose=2).fit(X, y)
+    captured = capsys.readouterr()
+    assert "members" in captured.err and "epoch" in captured.err  # tqdm's bar
+    assert captured.out.count("round ") == 2
+
+
+@leaky
+def test_silent_by_default(data, capsys):
+    X, y = data
+    tiny(BASES["mlp"](), n_rounds=1).fit(X, y)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
