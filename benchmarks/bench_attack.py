@@ -15,12 +15,7 @@ import time
 from _common import credit_mlp, credit_pools, fmt_report, set_threads
 
 from sklearn_dshare import LabelRate, fit_population
-from sklearn_dshare.attack import (
-    KLDivergenceAttack,
-    MeanOutputAttack,
-    ResponsiveCPIAttack,
-    sample_shadow_datasets,
-)
+from sklearn_dshare.attack import classic_attacks, sample_shadow_datasets
 from sklearn_dshare.metrics import attack_report
 
 CASES = {
@@ -53,38 +48,13 @@ def main():
         print(f"### {case}: {prop.intervals}, {n_targets} targets\n")
         print("| attack | accuracy | 95% interval | AUC | chance | targets | fit s |")
         print("|---|---:|---|---:|---:|---:|---:|")
-        attacks = {
-            "classic black-box (meta-classifier)": ResponsiveCPIAttack(
-                est,
-                prop,
-                access="black-box",
-                n_shadow_models=args.shadows,
-                shadow_size=args.size,
-                random_state=0,
-            ),
-            "classic white-box (meta-classifier)": ResponsiveCPIAttack(
-                est,
-                prop,
-                access="white-box",
-                n_shadow_models=args.shadows,
-                shadow_size=args.size,
-                random_state=0,
-            ),
-            "mean output threshold": MeanOutputAttack(
-                est,
-                prop,
-                n_shadow_models=args.shadows,
-                shadow_size=args.size,
-                random_state=0,
-            ),
-            "KL divergence votes": KLDivergenceAttack(
-                est,
-                prop,
-                n_shadow_models=args.shadows,
-                shadow_size=args.size,
-                random_state=0,
-            ),
-        }
+        attacks = classic_attacks(
+            est,
+            prop,
+            n_shadow_models=args.shadows,
+            shadow_size=args.size,
+            random_state=0,
+        )
         for name, attack in attacks.items():
             start = time.perf_counter()
             attack.fit(Xa, ya)

@@ -34,29 +34,12 @@ from sklearn_dshare import (
     PropertyUnlearningClassifier,
 )
 from sklearn_dshare.datasets import load_credit_data
+from sklearn_dshare.evaluation import COLUMNS as EVALUATION_COLUMNS
 from sklearn_dshare.evaluation import evaluate, format_table, write_table
 from sklearn_dshare.preprocessing import credit_preprocessor
 
-COLUMNS = [
-    "dataset",
-    "bins",
-    "method",
-    "attack",
-    "access",
-    "accuracy",
-    "ci_low",
-    "ci_high",
-    "auc",
-    "chance",
-    "n_targets",
-    "target_auc",
-    "undefended_auc",
-    "target_acc",
-    "undefended_acc",
-    "target_log_loss",
-    "target_calibration",
-    "defense_seconds",
-]
+# The evaluation's columns, after the dataset and the bins.
+COLUMNS = ["dataset", "bins", *EVALUATION_COLUMNS]
 
 
 def credit_data_pools(random_state=0):

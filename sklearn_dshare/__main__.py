@@ -233,7 +233,7 @@ def _audit(args):
     from sklearn.pipeline import Pipeline
 
     from ._adapters import get_adapter
-    from .attack import KLDivergenceAttack, MeanOutputAttack, ResponsiveCPIAttack
+    from .attack import classic_attacks
 
     path = Path(args.model)
     if not path.is_file():
@@ -250,38 +250,13 @@ def _audit(args):
         raise CommandError(str(exc)) from None
     prop = parse_property(args.property)
     recipe = clone(model)
-    attacks = {
-        "black-box meta-classifier": ResponsiveCPIAttack(
-            recipe,
-            prop,
-            access="black-box",
-            n_shadow_models=args.shadows,
-            shadow_size=args.shadow_size,
-            random_state=0,
-        ),
-        "white-box meta-classifier": ResponsiveCPIAttack(
-            recipe,
-            prop,
-            access="white-box",
-            n_shadow_models=args.shadows,
-            shadow_size=args.shadow_size,
-            random_state=0,
-        ),
-        "mean output threshold": MeanOutputAttack(
-            recipe,
-            prop,
-            n_shadow_models=args.shadows,
-            shadow_size=args.shadow_size,
-            random_state=0,
-        ),
-        "KL divergence votes": KLDivergenceAttack(
-            recipe,
-            prop,
-            n_shadow_models=args.shadows,
-            shadow_size=args.shadow_size,
-            random_state=0,
-        ),
-    }
+    attacks = classic_attacks(
+        recipe,
+        prop,
+        n_shadow_models=args.shadows,
+        shadow_size=args.shadow_size,
+        random_state=0,
+    )
     print(
         f"Auditing {path.name} ({type(model).__name__}) for "
         f"{type(prop).__name__} bins {prop.intervals} with {args.shadows} "

@@ -40,7 +40,12 @@ from ._adapters import get_adapter
 from .population import Population, check_device, member_seeds
 from .views import BlackBoxView, WhiteBoxView, as_population
 
-__all__ = ["KLDivergenceAttack", "MeanOutputAttack", "ResponsiveCPIAttack"]
+__all__ = [
+    "KLDivergenceAttack",
+    "MeanOutputAttack",
+    "ResponsiveCPIAttack",
+    "classic_attacks",
+]
 
 ACCESS_MODES = ("black-box", "white-box")
 RESPONSIVE_MODES = ("refit", "replicas")
@@ -519,3 +524,26 @@ def _mean_kl(p, q, eps=1e-7):
     entropy_term = (p * p.log()).sum(-1).mean(-1)  # (n,)
     cross = torch.einsum("irk,jrk->ij", p, q.log()) / p.shape[1]
     return (entropy_term[:, None] - cross).numpy()
+
+
+def classic_attacks(estimator, confidential_property, **params):
+    """The four classic attacks of a model audit, by name, unfitted.
+
+    Meta-classifiers on the black-box and on the white-box view, the
+    mean-output threshold and the KL-divergence votes, all with the same
+    ``params`` (``n_shadow_models``, ``shadow_size``, ``random_state``, ...).
+    """
+    return {
+        "black-box meta-classifier": ResponsiveCPIAttack(
+            estimator, confidential_property, access="black-box", **params
+        ),
+        "white-box meta-classifier": ResponsiveCPIAttack(
+            estimator, confidential_property, access="white-box", **params
+        ),
+        "mean output threshold": MeanOutputAttack(
+            estimator, confidential_property, **params
+        ),
+        "KL divergence votes": KLDivergenceAttack(
+            estimator, confidential_property, **params
+        ),
+    }
