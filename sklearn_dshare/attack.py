@@ -130,12 +130,9 @@ class _ShadowAttack(BaseEstimator):
         datasets, bins = sample_shadow_datasets(
             self.confidential_property, X, y, n_shadow, self._dataset_size(size), rng
         )
-        self.query_X_ = (
-            X[rng.choice(X.shape[0], size=n_queries, replace=False)]
-            if n_queries <= X.shape[0]
-            else X[rng.choice(X.shape[0], n_queries)]
-        )
-        self.query_X_ = np.asarray(self.query_X_, dtype=np.float32)
+        # Distinct query rows when the data has enough of them.
+        rows = rng.choice(X.shape[0], size=n_queries, replace=n_queries > X.shape[0])
+        self.query_X_ = np.asarray(X[rows], dtype=np.float32)
         self.shadow_population_ = self._train_population(datasets, bins, rng)
         self.shadow_bins_ = bins
         self.classes_ = np.arange(self.confidential_property.n_bins)

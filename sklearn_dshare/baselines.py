@@ -78,18 +78,16 @@ def _fixed_attacks(population, setup, groups, bins, rng):
     return metas
 
 
-def _max_gap_to_uniform(population, setup, metas, groups):
+def _max_gap_to_uniform(loss):
+    """Largest distance of a member's fixed-attack probability from 1/k."""
     with torch.no_grad():
-        views = views_of(population, setup.access, setup.eval_queries)
+        views = views_of(loss.population, loss.setup.access, loss.setup.eval_queries)
         gaps = [
-            (
-                meta.forward(views[torch.as_tensor(np.flatnonzero(groups == g))]).exp()
-                - 1.0 / len(meta.classes_)
-            )
+            (meta.forward(views[loss.members[g]]).exp() - 1.0 / len(meta.classes_))
             .abs()
             .max()
             .item()
-            for g, meta in metas.items()
+            for g, meta in loss.metas.items()
         ]
     return max(gaps, default=0.0)
 
@@ -134,10 +132,7 @@ class _FixedAttackDefense(_BaseDefense):
                     extra_loss=loss,
                     random_state=rng.randint(2**31 - 1),
                 )
-                if (
-                    _max_gap_to_uniform(population, setup, metas, groups)
-                    <= self.uniform_tol
-                ):
+                if _max_gap_to_uniform(loss) <= self.uniform_tol:
                     break
         else:
             population.fit(

@@ -66,6 +66,7 @@ from .attack import (
     KLDivergenceAttack,
     MeanOutputAttack,
     ResponsiveCPIAttack,
+    _check_positive_int,
     sample_shadow_datasets,
 )
 from .metrics import attack_report
@@ -104,16 +105,6 @@ _DEFENSE_INTERFACE = ("fit", "defend_population", "confidential_property", "esti
 
 
 # -- validation ------------------------------------------------------------------
-def _check_int(value, name, minimum):
-    if (
-        not isinstance(value, numbers.Integral)
-        or isinstance(value, bool)
-        or value < minimum
-    ):
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
-    return int(value)
-
-
 def _check_defense(defense):
     missing = [name for name in _DEFENSE_INTERFACE if not hasattr(defense, name)]
     if missing:
@@ -359,9 +350,11 @@ def evaluate(
     template = _check_defense(defense)
     prop = defense.confidential_property
     n_bins = prop.n_bins
-    targets_per_bin = _check_int(targets_per_bin, "targets_per_bin", 1)
-    portfolio_size = _check_int(portfolio_size, "portfolio_size", 1)
-    n_shadow_models = _check_int(n_shadow_models, "n_shadow_models", 2 * n_bins)
+    targets_per_bin = _check_positive_int(targets_per_bin, "targets_per_bin", 1)
+    portfolio_size = _check_positive_int(portfolio_size, "portfolio_size", 1)
+    n_shadow_models = _check_positive_int(
+        n_shadow_models, "n_shadow_models", 2 * n_bins
+    )
     attacks = _check_attacks(attacks)
     access_modes = _check_access_modes(access_modes, defense)
     X_p, y_p, width_p = _check_pool(provider_data, "provider_data")
