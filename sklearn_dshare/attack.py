@@ -34,10 +34,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
+from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._adapters import get_adapter
-from .population import Population, check_device, member_seeds
+from .population import Population, check_device, member_seeds, train_population
 from .views import BlackBoxView, WhiteBoxView, as_population
 
 __all__ = [
@@ -141,17 +142,13 @@ class _ShadowAttack(BaseEstimator):
         return self
 
     def _train_population(self, datasets, bins, rng):
-        seeds = member_seeds(rng, len(datasets))
-        classes = np.unique(np.concatenate([d[1] for d in datasets]))
-        population = Population.initialize(
+        return train_population(
             self.estimator,
-            len(datasets),
-            n_features=datasets[0][0].shape[1],
-            classes=classes,
-            seeds=seeds,
+            datasets,
+            seeds=member_seeds(rng, len(datasets)),
             device=self.device_,
+            n_jobs=self.n_jobs,
         )
-        return population.fit(datasets)
 
     def _dataset_size(self, size):
         """Rows drawn per shadow dataset for shadows trained on ``size`` rows."""
@@ -240,6 +237,12 @@ class ResponsiveCPIAttack(_ShadowAttack):
         then a resampled shadow, while the provider's target is trained on
         its own data among shadows resampled from it, and the attacker's
         view of the defense can be skewed (see ``docs/evaluation.md``).
+    n_jobs : int, default=None
+        Parallel joblib tasks training the shadows: chunks of the shadow
+        population, or with a ``defense`` in "refit" mode one defended fit
+        per task. None means 1 unless in a ``joblib.parallel_config``
+        context; ``backend="dask"`` runs the tasks on a Dask cluster. The
+        result does not depend on ``n_jobs``.
     device : str, default="cpu"
     random_state : int, RandomState instance or None, default=None
     verbose : int, default=0
@@ -287,6 +290,7 @@ class ResponsiveCPIAttack(_ShadowAttack):
         meta_classifier=None,
         defense=None,
         responsive_mode="refit",
+        n_jobs=None,
         device="cpu",
         random_state=None,
         verbose=0,
@@ -300,6 +304,7 @@ class ResponsiveCPIAttack(_ShadowAttack):
         self.meta_classifier = meta_classifier
         self.defense = defense
         self.responsive_mode = responsive_mode
+        self.n_jobs = n_jobs
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -381,14 +386,13 @@ class ResponsiveCPIAttack(_ShadowAttack):
         # as the provider trains its model (its own shadows resampled from its
         # own data), so the attacker sees the defense as the target went
         # through it.
-        shadows = []
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # leak warnings of the fits
-            for (X_i, y_i), seed in zip(datasets, member_seeds(rng, len(datasets))):
-                fit = clone(defense).set_params(random_state=int(seed))
-                if "verbose" in fit.get_params():
-                    fit.set_params(verbose=0)
-                shadows.append(fit.fit(X_i, y_i).estimator_)
+        # The fits are independent joblib tasks (a Dask cluster runs them
+        # under joblib.parallel_config(backend="dask")).
+        seeds = member_seeds(rng, len(datasets))
+        shadows = Parallel(n_jobs=self.n_jobs)(
+            delayed(_defended_shadow)(defense, X_i, y_i, int(seed))
+            for (X_i, y_i), seed in zip(datasets, seeds)
+        )
         return Population.from_estimators(shadows, device=self.device_)
 
     def predict_proba(self, models):
@@ -397,6 +401,16 @@ class ResponsiveCPIAttack(_ShadowAttack):
         return _align_proba(
             self.meta_classifier_, self.transform(models), len(self.classes_)
         )
+
+
+def _defended_shadow(defense, X, y, seed):
+    """The model one fit of ``defense`` on ``(X, y)`` would share."""
+    fit = clone(defense).set_params(random_state=seed)
+    if "verbose" in fit.get_params():
+        fit.set_params(verbose=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the fits' leak warnings
+        return fit.fit(X, y).estimator_
 
 
 def _align_proba(classifier, V, n_bins):
@@ -417,6 +431,7 @@ class _OutputAttack(_ShadowAttack):
         n_shadow_models=256,
         shadow_size=None,
         n_queries=256,
+        n_jobs=None,
         device="cpu",
         random_state=None,
     ):
@@ -425,6 +440,7 @@ class _OutputAttack(_ShadowAttack):
         self.n_shadow_models = n_shadow_models
         self.shadow_size = shadow_size
         self.n_queries = n_queries
+        self.n_jobs = n_jobs
         self.device = device
         self.random_state = random_state
 
@@ -440,7 +456,7 @@ class MeanOutputAttack(_OutputAttack):
     Parameters
     ----------
     estimator, confidential_property, n_shadow_models, shadow_size, \
-n_queries, device, random_state
+n_queries, n_jobs, device, random_state
         As in :class:`ResponsiveCPIAttack`.
 
     Attributes
@@ -485,7 +501,7 @@ class KLDivergenceAttack(_OutputAttack):
     Parameters
     ----------
     estimator, confidential_property, n_shadow_models, shadow_size, \
-n_queries, device, random_state
+n_queries, n_jobs, device, random_state
         As in :class:`ResponsiveCPIAttack`.
     """
 

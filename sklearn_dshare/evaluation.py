@@ -297,10 +297,11 @@ def evaluate(
     name : str, default=None
         The ``method`` of the rows; None uses the defense's class name.
     n_jobs : int, default=None
-        Defended fits run in parallel (joblib, through scikit-learn's
-        wrappers, which carry the configuration and warning filters to the
-        workers; None is one job unless a ``joblib.parallel_config`` says
-        otherwise). The results do not depend on it. Warnings of the fits
+        Defended fits, and then the attacks' shadows, run in parallel
+        (joblib, through scikit-learn's wrappers, which carry the
+        configuration and warning filters to the workers; None is one job
+        unless a ``joblib.parallel_config`` says otherwise). The results do
+        not depend on it. Warnings of the fits
         are summarized: one per category, saying how many fits raised it.
     random_state : int or RandomState instance, default=0
         Seeds the portfolios, every fit and every attack.
@@ -425,6 +426,7 @@ def evaluate(
     shadow_size = int(round(np.median(sizes)))
     common = {
         "n_shadow_models": n_shadow_models,
+        "n_jobs": n_jobs,
         "device": device,
         "random_state": attack_seed,
     }

@@ -18,7 +18,9 @@ import numbers
 
 import numpy as np
 import torch
+from joblib import effective_n_jobs
 from sklearn.utils import check_random_state
+from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_array, check_consistent_length
 
 from ._adapters import get_adapter
@@ -286,6 +288,26 @@ class Population:
             first, params, first.classes_, _n_features(first), device=device
         )
         population._seeds = member_seeds(random_state, len(estimators))
+        return population
+
+    @classmethod
+    def concatenate(cls, populations):
+        """One population holding the members of ``populations``, in order."""
+        populations = list(populations)
+        first = populations[0]
+        params = {
+            k: torch.cat([p.params[k].to(first.device) for p in populations])
+            for k in first.params
+        }
+        population = cls(
+            first.estimator,
+            params,
+            first.classes_,
+            first.n_features_in_,
+            device=first.device,
+        )
+        population._seeds = np.concatenate([p._seeds for p in populations])
+        population.n_iter_ = np.concatenate([p.n_iter_ for p in populations])
         return population
 
     @property
@@ -622,16 +644,77 @@ def _fmt(shapes):
     return {k: tuple(v) for k, v in shapes.items()}
 
 
-def _chunks(sizes, chunk_size):
+def _chunks(sizes, chunk_size, n_workers=1):
+    """Slices of members trained at once: memory-bounded, one per worker at least."""
     if chunk_size is None:
         chunk_size = max(1, _MAX_CHUNK_ROWS // max(int(np.max(sizes)), 1))
+        chunk_size = min(chunk_size, -(-len(sizes) // max(n_workers, 1)))
     if not isinstance(chunk_size, numbers.Integral) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}.")
     return [slice(i, i + chunk_size) for i in range(0, len(sizes), chunk_size)]
 
 
+def _fit_chunk(estimator, datasets, seeds, classes, n_features, device):
+    population = Population.initialize(
+        estimator,
+        len(seeds),
+        n_features=n_features,
+        classes=classes,
+        device=device,
+        seeds=seeds,
+    )
+    return population.fit(datasets)
+
+
+def train_population(
+    estimator,
+    datasets,
+    *,
+    seeds,
+    classes=None,
+    device="cpu",
+    chunk_size=None,
+    n_jobs=None,
+):
+    """Train one member per dataset in chunks dispatched through joblib.
+
+    Each chunk is a :class:`Population` trained by one joblib task, so
+    ``joblib.parallel_config(backend="dask")`` spreads the chunks over a
+    Dask cluster. Member i's initialization and shuffling depend only on
+    ``seeds[i]``, so the result does not depend on ``n_jobs`` or on how the
+    members are chunked.
+
+    Returns
+    -------
+    population : Population
+        All members, in the order of ``datasets``.
+    """
+    datasets = list(datasets)
+    device = check_device(device)
+    get_adapter(estimator).recipe()  # unsupported settings fail before any work
+    if classes is None:
+        classes = _population_classes(datasets)
+    n_features = check_array(datasets[0][0], dtype=None).shape[1]
+    seeds = np.asarray(seeds)
+    sizes = np.array([len(y) for _, y in datasets])
+    chunks = _chunks(sizes, chunk_size, effective_n_jobs(n_jobs))
+    parts = Parallel(n_jobs=n_jobs)(
+        delayed(_fit_chunk)(
+            estimator, datasets[chunk], seeds[chunk], classes, n_features, device
+        )
+        for chunk in chunks
+    )
+    return Population.concatenate(parts)
+
+
 def fit_population(
-    estimator, datasets, *, random_state=None, device="cpu", chunk_size=None
+    estimator,
+    datasets,
+    *,
+    random_state=None,
+    device="cpu",
+    chunk_size=None,
+    n_jobs=None,
 ):
     """Fit one copy of ``estimator`` per dataset, all trained together.
 
@@ -644,14 +727,19 @@ def fit_population(
         One training set per member; sizes may differ, features may not.
     random_state : int, RandomState instance or None, default=None
         Seeds initialization and shuffling. Member i's seed depends only on
-        ``random_state`` and i, so results do not depend on ``chunk_size``
-        (except for modules with dropout: their masks come from one random
-        stream per chunk, reproducible for a given ``chunk_size``).
+        ``random_state`` and i, so results depend neither on ``chunk_size``
+        nor on ``n_jobs`` (except for modules with dropout: their masks come
+        from one random stream per chunk, reproducible for a given chunking).
     device : str or torch.device, default="cpu"
         Where to train; ``"cuda"`` for a GPU.
     chunk_size : int, default=None
         Members trained at once. None keeps each chunk's training data under
-        about 10 million rows, which bounds memory for large populations.
+        about 10 million rows, which bounds memory for large populations,
+        and makes at least one chunk per joblib worker.
+    n_jobs : int, default=None
+        Chunks trained in parallel by joblib; None means 1 unless in a
+        ``joblib.parallel_config`` context (``backend="dask"`` runs the
+        chunks on a Dask cluster). -1 uses all processors.
 
     Returns
     -------
@@ -673,22 +761,12 @@ def fit_population(
     datasets = list(datasets)
     if not datasets:
         raise ValueError("fit_population needs at least one dataset.")
-    device = check_device(device)
-    get_adapter(estimator).recipe()  # unsupported settings fail before any work
-    classes = _population_classes(datasets)
-    n_features = check_array(datasets[0][0], dtype=None).shape[1]
-    seeds = member_seeds(random_state, len(datasets))
-    sizes = np.array([len(y) for _, y in datasets])
-    fitted = []
-    for chunk in _chunks(sizes, chunk_size):
-        population = Population.initialize(
-            estimator,
-            len(seeds[chunk]),
-            n_features=n_features,
-            classes=classes,
-            device=device,
-            seeds=seeds[chunk],
-        )
-        population.fit(datasets[chunk])
-        fitted.extend(population.to_estimators())
-    return fitted
+    population = train_population(
+        estimator,
+        datasets,
+        seeds=member_seeds(random_state, len(datasets)),
+        device=device,
+        chunk_size=chunk_size,
+        n_jobs=n_jobs,
+    )
+    return population.to_estimators()
