@@ -75,6 +75,9 @@ def main():
         "--datasets", default=None, help="comma list: give-me-some-credit,credit-data"
     )
     parser.add_argument("--three-bins", action="store_true", help="add the 3-bin case")
+    parser.add_argument(
+        "--n-jobs", type=int, default=2, help="joblib tasks: defended fits in parallel"
+    )
     args = parser.parse_args()
     set_threads(args.threads)
     warnings.simplefilter("ignore", PrivacyLeakWarning)
@@ -137,6 +140,7 @@ def main():
                     name=method,
                     # The undefended rows once per access mode.
                     include_undefended=(i == 0),
+                    n_jobs=args.n_jobs,
                     random_state=0,
                 )
                 for row in result:

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import LabelBinarizer
 
 SUPPORTED_ESTIMATORS = (
@@ -467,7 +468,8 @@ class SkorchAdapter(_Adapter):
             except RuntimeError as exc:
                 raise ValueError(
                     f"The skorch module cannot take rows of {n_features} features: "
-                    f"{exc}"
+                    f"{exc}. Make its first layer take {n_features} inputs (or "
+                    "use torch.nn.LazyLinear)."
                 ) from exc
         module.train(training)
         if out.dim() != 2 or out.shape[1] != n_classes:
@@ -585,6 +587,20 @@ def _is_skorch_classifier(estimator):
 
 def get_adapter(estimator):
     """The adapter for ``estimator``; TypeError naming the supported types."""
+    if isinstance(estimator, type):
+        name = estimator.__name__
+        raise TypeError(
+            f"estimator must be an estimator instance such as {name}(), not the "
+            f"class {name}."
+        )
+    if isinstance(estimator, Pipeline):
+        raise TypeError(
+            "A Pipeline cannot be the base estimator: the population engine "
+            "trains one differentiable classifier. Pass the pipeline's final "
+            "classifier and put the defense inside the pipeline instead, e.g. "
+            "make_pipeline(StandardScaler(), CPIRobustClassifier(MLPClassifier(), "
+            "...))."
+        )
     if isinstance(estimator, MLPClassifier):
         return MLPAdapter(estimator)
     if isinstance(estimator, LogisticRegression):

@@ -114,7 +114,34 @@ def moment_gap(features, cells, present):
     return total / means.shape[0]
 
 
-class PrivacyLoss:
+class WatchedLoss:
+    """An ``extra_loss`` that remembers whether every value it returned was finite.
+
+    :meth:`Population.fit` refuses parameters that became NaN or inf, but a
+    NaN loss need not reach them: a NaN term without gradient, for one,
+    trains on silently with the loss meaning nothing. The flag stays a
+    tensor, so watching costs no device synchronization per step;
+    :meth:`check_finite` reads it once, after the fit. Subclasses define
+    ``loss(params, step)``.
+    """
+
+    _finite = None
+
+    def __call__(self, params, step):
+        value = self.loss(params, step)
+        finite = torch.isfinite(value.detach())
+        self._finite = finite if self._finite is None else self._finite & finite
+        return value
+
+    def check_finite(self):
+        """Raise ``FloatingPointError`` if any value returned was NaN or inf."""
+        if self._finite is not None and not bool(self._finite):
+            raise FloatingPointError(
+                f"Training diverged: the {type(self).__name__} became NaN or inf."
+            )
+
+
+class PrivacyLoss(WatchedLoss):
     """``extra_loss`` for :meth:`Population.fit`: aligned views across bins."""
 
     def __init__(self, population, setup, groups, bins, seed):
@@ -126,7 +153,7 @@ class PrivacyLoss:
         # Per-member weight: the population's summed task loss has M terms.
         self.weight = setup.defense_strength * population.n_members
 
-    def __call__(self, params, step):
+    def loss(self, params, step):
         pool = self.setup.query_pool
         rows = torch.randint(
             len(pool),
@@ -274,6 +301,7 @@ def _defense_round(population, datasets, groups, bins, setup, rng):
         extra_loss=loss,
         random_state=rng.randint(2**31 - 1),
     )
+    loss.check_finite()
 
 
 def _redraw_shadows(population, datasets, bins, groups, setup, rng, rounds_done):

@@ -38,7 +38,9 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._adapters import get_adapter
+from ._atomic import atomic_fit
 from .population import Population, check_device, member_seeds, train_population
+from .properties import check_property
 from .views import BlackBoxView, WhiteBoxView, as_population
 
 __all__ = [
@@ -98,13 +100,15 @@ class _ShadowAttack(BaseEstimator):
 
     def _validate(self, X, y):
         get_adapter(self.estimator).recipe()  # unsupported recipes fail first
-        n_bins = self.confidential_property.n_bins
+        n_bins = check_property(self.confidential_property).n_bins
         n_shadow = _check_positive_int(
             self.n_shadow_models, "n_shadow_models", 2 * n_bins
         )
         n_queries = _check_positive_int(self.n_queries, "n_queries")
         size = self._shadow_size()
         X = check_array(X, dtype=None, ensure_all_finite=True)
+        with np.errstate(over="ignore"):  # values beyond float32 fail as non-finite
+            check_array(X, dtype=np.float32, ensure_all_finite=True)
         y = np.asarray(y)
         if len(y) != X.shape[0]:
             raise ValueError(f"X has {X.shape[0]} rows but y has {len(y)}.")
@@ -324,6 +328,7 @@ class ResponsiveCPIAttack(_ShadowAttack):
         population = self._target_population(models)
         return np.hstack([view.transform(population) for view in self._views()])
 
+    @atomic_fit
     def fit(self, X, y):
         """Build the shadow population from auxiliary data and fit the meta-classifier.
 
@@ -472,6 +477,7 @@ n_queries, n_jobs, device, random_state
         proba = population.predict_proba(self.query_X_)  # (M, q, k)
         return proba[..., 1:].mean(1)
 
+    @atomic_fit
     def fit(self, X, y):
         """Train the shadows on auxiliary data and fit the thresholds."""
         from sklearn.pipeline import make_pipeline
@@ -505,6 +511,7 @@ n_queries, n_jobs, device, random_state
         As in :class:`ResponsiveCPIAttack`.
     """
 
+    @atomic_fit
     def fit(self, X, y):
         """Train the shadows on auxiliary data and store their predictions."""
         self._fit_shadows(X, y)

@@ -26,13 +26,13 @@ import numpy as np
 import torch
 from sklearn.base import clone
 
-from ._arms_race import _cross_group_leakage, _utility, views_of
+from ._arms_race import WatchedLoss, _cross_group_leakage, _utility, views_of
 from .defense import _BaseDefense
 
 __all__ = ["AdversarialFineTuneClassifier", "PropertyUnlearningClassifier"]
 
 
-class _FoolFixedAttack:
+class _FoolFixedAttack(WatchedLoss):
     """``extra_loss``: each group's members pushed to a uniform fixed-attack output."""
 
     def __init__(self, population, setup, groups, metas):
@@ -48,7 +48,7 @@ class _FoolFixedAttack:
             meta.module_.requires_grad_(False)
         self.weight = setup.defense_strength
 
-    def __call__(self, params, step):
+    def loss(self, params, step):
         views = views_of(
             self.population, self.setup.access, self.setup.eval_queries, params
         )
@@ -132,6 +132,7 @@ class _FixedAttackDefense(_BaseDefense):
                     extra_loss=loss,
                     random_state=rng.randint(2**31 - 1),
                 )
+                loss.check_finite()
                 if _max_gap_to_uniform(loss) <= self.uniform_tol:
                     break
         else:
@@ -141,6 +142,7 @@ class _FixedAttackDefense(_BaseDefense):
                 extra_loss=loss,
                 random_state=rng.randint(2**31 - 1),
             )
+            loss.check_finite()
         history.append(self._record(1, population, setup, groups, bins, rng, start))
         return population, history
 

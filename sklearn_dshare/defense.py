@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import torch
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
@@ -13,10 +14,12 @@ from sklearn.utils.validation import _num_samples, check_is_fitted, validate_dat
 
 from ._adapters import get_adapter
 from ._arms_race import RaceSetup, run_arms_race
+from ._atomic import atomic_fit
 from .attack import ACCESS_MODES
 from .history import History
 from .metrics import leakage_gap
 from .population import Population, check_device, member_seeds
+from .properties import check_property
 from .views import BlackBoxView, WhiteBoxView
 
 __all__ = ["CPIRobustClassifier", "PrivacyLeakWarning"]
@@ -56,6 +59,21 @@ class _BaseDefense(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         """Train ``population``; return it and the per-round history."""
         raise NotImplementedError
 
+    def _train(self, population, datasets, bins, groups, setup, rng):
+        """``_defend``, with a divergence explained in this defense's parameters."""
+        try:
+            return self._defend(population, datasets, bins, groups, setup, rng)
+        except FloatingPointError as exc:
+            fixes = _step_size_hint(self.estimator)
+            if self.defense_strength > 0:
+                fixes.append(f"lower defense_strength (now {self.defense_strength!r})")
+            fixes.append("standardize the features (StandardScaler in a Pipeline)")
+            raise FloatingPointError(
+                f"{type(self).__name__} diverged: the members' parameters or the "
+                f"defense's loss became NaN or inf. Try: {', '.join(fixes[:-1])} "
+                f"or {fixes[-1]}. The estimator is left as it was before the call."
+            ) from exc
+
     # -- validation ---------------------------------------------------------
     def _check_params(self):
         get_adapter(self.estimator).recipe()
@@ -72,7 +90,7 @@ class _BaseDefense(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"defense_strength must be a finite number >= 0, got {strength!r}."
             )
-        n_bins = self.confidential_property.n_bins
+        n_bins = check_property(self.confidential_property).n_bins
         for name, minimum in (("n_shadow_models", 4 * n_bins), *self._int_params):
             value = getattr(self, name)
             if not isinstance(value, numbers.Integral) or value < minimum:
@@ -85,10 +103,19 @@ class _BaseDefense(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 raise ValueError(
                     f"{name} must be an integer >= {minimum}{hint}, got {value!r}."
                 )
-        if not 0 <= self.validation_fraction < 0.5:
+        fraction = self.validation_fraction
+        if not isinstance(fraction, numbers.Real) or not 0 <= fraction < 0.5:
             raise ValueError(
                 "validation_fraction must be in [0, 0.5), got "
                 f"{self.validation_fraction!r}."
+            )
+        size = self.shadow_size
+        if size is not None and (
+            not isinstance(size, numbers.Integral) or isinstance(size, bool) or size < 1
+        ):
+            raise ValueError(
+                "shadow_size must be a positive integer (rows per shadow dataset) "
+                f"or None for the target's training size, got {size!r}."
             )
         tol = getattr(self, "tol", 0.0)
         if not isinstance(tol, numbers.Real) or tol < 0:
@@ -120,6 +147,7 @@ class _BaseDefense(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         return view.default_meta_classifier()
 
     # -- fit --------------------------------------------------------------
+    @atomic_fit
     def fit(self, X, y, *, property_data=None):
         """Train the target and its shadows on ``(X, y)``; keep the defended target.
 
@@ -137,17 +165,18 @@ class _BaseDefense(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self : estimator
         """
         device = self._check_params()
-        X, y = validate_data(self, X, y, dtype=np.float32)
+        # The property reads X as given, so that a DataFrame keeps its column names.
+        P = X if property_data is None else property_data
+        X, y = _validate_float32(self, X, y)
         check_classification_targets(y)
         classes = np.unique(y)
         if len(classes) < 2:
             raise ValueError(
-                f"y holds one class ({classes[0]!r}); a classifier needs at least "
-                "two classes."
+                f"y holds one class ({classes.tolist()[0]!r}); a classifier needs "
+                "at least two classes."
             )
         rng = check_random_state(self.random_state)
         prop = self.confidential_property
-        P = X if property_data is None else property_data
         if property_data is not None and _num_samples(property_data) != len(y):
             raise ValueError(
                 f"property_data has {_num_samples(property_data)} rows but X has "
@@ -166,6 +195,14 @@ class _BaseDefense(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         X_train, y_train = X[train], y[train]
         P_train = _rows(P, train)
         size = self.shadow_size if self.shadow_size is not None else len(train)
+        if size > len(train):
+            raise ValueError(
+                f"shadow_size={size} exceeds the {len(train)} rows the target "
+                f"trains on ({n} rows less {n - len(train)} held out by "
+                f"validation_fraction={self.validation_fraction!r}); shadows are "
+                f"resampled from those rows to mimic the target, so pass "
+                f"shadow_size <= {len(train)}, or None to match the target."
+            )
         self.property_value_ = prop.value(P_train, y_train)
         target_bin = prop.bin_of(self.property_value_)
         if target_bin < 0:
@@ -184,9 +221,15 @@ class _BaseDefense(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             local = check_random_state(seed)
             datasets = []
             for b in wanted_bins:
-                rows = prop.resample_index(
-                    P_train, y_train, int(b), size, random_state=local, replace=True
-                )
+                try:
+                    rows = prop.resample_index(
+                        P_train, y_train, int(b), size, random_state=local, replace=True
+                    )
+                except ValueError as exc:
+                    raise ValueError(
+                        f"The training data cannot provide shadow datasets of {size} "
+                        f"rows (shadow_size) in every bin: {exc}"
+                    ) from exc
                 datasets.append((X_train[rows], y_train[rows]))
             return datasets, np.asarray(wanted_bins)
 
@@ -220,7 +263,7 @@ class _BaseDefense(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             seeds=member_seeds(rng, len(datasets)),
             device=device,
         )
-        population, history = self._defend(
+        population, history = self._train(
             population, datasets, bins, groups, setup, rng
         )
         self.estimator_ = population[[0]].to_estimators()[0]
@@ -286,7 +329,7 @@ class _BaseDefense(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             seeds=member_seeds(rng, n),
             device=device,
         )
-        population, _ = self._defend(population, datasets, bins, groups, setup, rng)
+        population, _ = self._train(population, datasets, bins, groups, setup, rng)
         return population
 
     # -- prediction ---------------------------------------------------------
@@ -298,14 +341,14 @@ class _BaseDefense(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     def predict_proba(self, X):
         """Class probabilities from the defended model, ``(n_samples, n_classes)``."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float32, reset=False)
+        X = _validate_float32(self, X, reset=False)
         return np.asarray(self.estimator_.predict_proba(X), dtype=np.float64)
 
     @available_if(_delegate("decision_function"))
     def decision_function(self, X):
         """The defended model's decision function (where the base has one)."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float32, reset=False)
+        X = _validate_float32(self, X, reset=False)
         return self.estimator_.decision_function(X)
 
     def __sklearn_tags__(self):
@@ -431,7 +474,26 @@ class CPIRobustClassifier(_BaseDefense):
         return run_arms_race(population, datasets, bins, groups, setup, rng)
 
 
+def _step_size_hint(estimator):
+    """How to shrink the base estimator's optimizer steps: [] or one sentence part."""
+    params = estimator.get_params(deep=False)
+    if params.get("learning_rate") == "optimal":  # SGDClassifier steps 1 / (alpha t)
+        return [f"raise the base estimator's alpha (now {params['alpha']!r})"]
+    for name in ("learning_rate_init", "eta0", "lr"):
+        if name in params:
+            return [f"lower the base estimator's {name} (now {params[name]!r})"]
+    return []  # L-BFGS (LogisticRegression) chooses its own steps
+
+
+def _validate_float32(estimator, *args, **kwargs):
+    """``validate_data`` to float32; values beyond its range fail as non-finite."""
+    with np.errstate(over="ignore"):  # the finite check names them, not numpy
+        return validate_data(estimator, *args, dtype=np.float32, **kwargs)
+
+
 def _rows(P, index):
     if hasattr(P, "iloc"):
         return P.iloc[index]
+    if sparse.issparse(P):
+        return P.tocsr()[index]
     return np.asarray(P)[index]

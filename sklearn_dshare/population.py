@@ -42,8 +42,8 @@ def check_device(device):
         ) from exc
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
-            "device='cuda' was requested but torch sees no CUDA GPU on this "
-            "machine; use device='cpu'."
+            f"device={str(device)!r} was requested but torch sees no CUDA GPU on "
+            "this machine; use device='cpu'."
         )
     return device
 

@@ -196,6 +196,19 @@ def _column(X, column):
     return X[:, column]
 
 
+def check_property(prop):
+    """``prop`` if it is a confidential property instance; a clear TypeError if not."""
+    if isinstance(prop, type) or not all(
+        hasattr(prop, name) for name in ("n_bins", "value", "resample_index")
+    ):
+        raise TypeError(
+            "confidential_property must be a property instance such as "
+            "LabelRate(bins=[(0.2, 0.3), (0.4, 0.5)]), FeatureRate or "
+            f"FeatureMean, got {prop!r}."
+        )
+    return prop
+
+
 class _BaseProperty(BaseEstimator):
     """Shared machinery of the confidential properties.
 
