@@ -75,6 +75,8 @@ def main():
         "--datasets", default=None, help="comma list: give-me-some-credit,credit-data"
     )
     parser.add_argument("--three-bins", action="store_true", help="add the 3-bin case")
+    parser.add_argument("--targets-per-bin", type=int, default=None)
+    parser.add_argument("--attack-shadows", type=int, default=None)
     parser.add_argument(
         "--n-jobs", type=int, default=2, help="joblib tasks: defended fits in parallel"
     )
@@ -94,7 +96,7 @@ def main():
     else:
         cfg = dict(
             targets=5,
-            attack_shadows=64,
+            attack_shadows=32,
             shadows=32,
             rounds=6,
             datasets=["give-me-some-credit"],
@@ -103,6 +105,10 @@ def main():
         )
     if args.datasets:
         cfg["datasets"] = args.datasets.split(",")
+    if args.targets_per_bin:
+        cfg["targets"] = args.targets_per_bin
+    if args.attack_shadows:
+        cfg["attack_shadows"] = args.attack_shadows
     cfg["three_bins"] = cfg["three_bins"] or args.three_bins
     cases = []
     for name in cfg["datasets"]:
