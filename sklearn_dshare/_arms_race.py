@@ -327,18 +327,7 @@ def _redraw_shadows(population, datasets, bins, groups, setup, rng, rounds_done)
     fresh.fit(s_datasets)
     for _ in range(rounds_done):
         _defense_round(fresh, s_datasets, s_groups, s_bins, setup, rng)
-    params = {
-        k: torch.cat([v[:1], fresh.params[k]]) for k, v in population.params.items()
-    }
-    merged = Population(
-        setup.estimator,
-        params,
-        population.classes_,
-        population.n_features_in_,
-        device=population.device,
-    )
-    merged._seeds = population._seeds
-    merged.adapter = population.adapter
+    merged = Population.concatenate([population[[0]], fresh])
     datasets = [datasets[0], *s_datasets]
     bins = np.concatenate([bins[:1], s_bins])
     return merged, datasets, bins

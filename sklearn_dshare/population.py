@@ -292,7 +292,11 @@ class Population:
 
     @classmethod
     def concatenate(cls, populations):
-        """One population holding the members of ``populations``, in order."""
+        """One population holding the members of ``populations``, in order.
+
+        The populations share one architecture; the result keeps the first
+        one's adapter (and its cached module template), as indexing does.
+        """
         populations = list(populations)
         first = populations[0]
         params = {
@@ -308,6 +312,7 @@ class Population:
         )
         population._seeds = np.concatenate([p._seeds for p in populations])
         population.n_iter_ = np.concatenate([p.n_iter_ for p in populations])
+        population.adapter = first.adapter
         return population
 
     @property

@@ -2,8 +2,9 @@
 
 Faults must end in a clear error and leave the estimator as it was before
 ``fit`` (unfitted, or the previous model); a seed must give the same model
-in another process; fitted estimators must survive pickle and joblib; and
-``evaluate`` must not depend on ``n_jobs``. Every fit is tiny: 200 rows, 8
+in another process; fitted estimators must survive pickle and joblib
+(``n_jobs`` invariance is tested in ``test_evaluation.py`` and
+``test_scale_out.py``). Every fit is tiny: 200 rows, 8
 shadow models, one round, an MLP with 4 hidden units for 3 epochs or a
 logistic regression.
 """
@@ -41,7 +42,6 @@ from sklearn_dshare import (
 )
 from sklearn_dshare.attack import KLDivergenceAttack, MeanOutputAttack, _ShadowAttack
 from sklearn_dshare.datasets import make_credit_portfolio
-from sklearn_dshare.evaluation import evaluate
 
 leaky = pytest.mark.filterwarnings("ignore::sklearn_dshare.defense.PrivacyLeakWarning")
 
@@ -433,36 +433,3 @@ def test_fitted_responsive_attack_round_trips(data, aux, tmp_path):
     for how, restored in _round_trips(attack, tmp_path).items():
         assert np.array_equal(restored.predict_proba(models), expected), how
         np.testing.assert_array_equal(restored.predict(models), attack.predict(models))
-
-
-# -- B6. evaluate does not depend on n_jobs ----------------------------------------
-@leaky
-def test_evaluate_rows_do_not_depend_on_n_jobs():
-    X, y = make_credit_portfolio(3600, default_rate=0.3, random_state=0)
-    X = StandardScaler().fit_transform(X).astype(np.float32)
-    pools = [(X[i : i + 1200], y[i : i + 1200]) for i in (0, 1200, 2400)]
-    defended = CPIRobustClassifier(
-        MLPClassifier((8,), max_iter=20, learning_rate_init=0.05),
-        SEPARATED,
-        n_shadow_models=8,
-        n_rounds=1,
-        random_state=0,
-    )
-    small = {
-        "targets_per_bin": 2,
-        "portfolio_size": 300,
-        "n_shadow_models": 8,
-        "access_modes": "black-box",
-        "attacks": ("classic", "mean-output"),
-    }
-    serial = evaluate(defended, *pools, n_jobs=1, **small)
-    parallel = evaluate(defended, *pools, n_jobs=2, **small)
-    assert len(serial) == len(parallel) == 3
-    for one, two in zip(serial, parallel):
-        assert list(one) == list(two)
-        for column in one:
-            if "seconds" in column:
-                continue
-            a, b = one[column], two[column]
-            same = a == b or (isinstance(a, float) and np.isnan(a) and np.isnan(b))
-            assert same, (one["method"], one["attack"], column, a, b)
